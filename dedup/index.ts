@@ -1,0 +1,21 @@
+// The public face of dedup/: other layers import only from here (STYLE.md "Do not imitate").
+export { AssertionError, CairnError, assert, isCairnError } from './errors.js';
+export { type DedupErrorCode, DedupError, dedupErrorCodes, isDedupError } from './error-codes.js';
+export * as dedupLimits from './limits.js';
+export { volumeBlockBytes, chunkBytesMax, manifestEntriesMax, saltsMax } from './limits.js';
+export { SplitMix32 } from './splitmix32.js';
+export {
+  type ChunkerParams, ContentChunker, FixedBlocker, objectChunkerParams, validateChunkerParams,
+} from './chunker.js';
+export {
+  type ChunkId, type SealedChunk, chunkIdOf, convergentKeyOf, isChunkId, openChunk, openVerifiedChunk, sealChunk,
+} from './convergent.js';
+export {
+  type SaltContext, type SaltCriterion, type SaltPolicyDocumentV1, type SaltPolicyV1,
+  decodeSaltPolicy, defaultSaltPolicy, deriveSalt, encodeSaltPolicy, saltIndexFor, validateSaltPolicy,
+} from './salt-policy.js';
+export {
+  type ChunkRange, type ManifestEntryV1, type ManifestV1,
+  decodeManifest, encodeManifest, locateRange, offsetsOf,
+} from './manifest.js';
+export { openManifest, sealManifest, sealedManifestBytesMax } from './manifest-seal.js';
