@@ -20,7 +20,7 @@ const documentedStatus: Record<S3ErrorCode, number> = {
   InvalidObjectState: 403, InvalidPart: 400, InvalidPartOrder: 400, InvalidRange: 416,
   InvalidRequest: 400, InvalidSecurity: 403, InvalidStorageClass: 400, InvalidTag: 400,
   InvalidToken: 400, InvalidURI: 400, KeyTooLongError: 400, MalformedACLError: 400,
-  MalformedPOSTRequest: 400, MalformedXML: 400, MaxMessageLengthExceeded: 400,
+  MalformedPOSTRequest: 400, MalformedTrailerError: 400, MalformedXML: 400, MaxMessageLengthExceeded: 400,
   MetadataTooLarge: 400, MethodNotAllowed: 405, MissingContentLength: 411,
   MissingRequestBodyError: 400, MissingSecurityHeader: 400, NoSuchBucket: 404,
   NoSuchBucketPolicy: 404, NoSuchConfiguration: 404, NoSuchCORSConfiguration: 404, NoSuchKey: 404,

@@ -42,6 +42,7 @@ export type S3ErrorCode =
   | 'KeyTooLongError'
   | 'MalformedACLError'
   | 'MalformedPOSTRequest'
+  | 'MalformedTrailerError'
   | 'MalformedXML'
   | 'MaxMessageLengthExceeded'
   | 'MetadataTooLarge'
@@ -117,6 +118,7 @@ export const s3ErrorTable: { readonly [Code in S3ErrorCode]: S3ErrorSpec } = {
   KeyTooLongError: { status: 400, message: 'Your key is too long.' },
   MalformedACLError: { status: 400, message: 'The ACL that you provided was not well formed or did not validate against our published schema.' },
   MalformedPOSTRequest: { status: 400, message: 'The body of your POST request is not well-formed multipart/form-data.' },
+  MalformedTrailerError: { status: 400, message: 'The request contained trailing data that was not well-formed or did not conform to our published schema.' },
   MalformedXML: { status: 400, message: 'The XML that you provided was not well formed or did not validate against our published schema.' },
   MaxMessageLengthExceeded: { status: 400, message: 'Your request was too large.' },
   MetadataTooLarge: { status: 400, message: 'Your metadata headers exceed the maximum allowed metadata size.' },
