@@ -1,0 +1,83 @@
+// Blank instances made ahead of time (WASM-SNAPSHOTS.md: "instance creation is most of the restore
+// time and all of its tail"). A blank instance has run the emscripten glue and nothing else. Each
+// remembers which 4 KiB pages the glue dirtied, so a restore zeroes exactly those it does not
+// overwrite. Instances are never returned to the pool: a used instance holds guest data.
+import { assert } from '../../../dedup/errors.js';
+import { blankInitialPages, poolSizeMax } from '../limits.js';
+import { capturePages } from './image.js';
+import { newBlankInstance, type BlankInstance, type QuickJsBuild } from './quickjs-internals.js';
+
+export interface PooledInstance {
+  readonly instance: BlankInstance;
+  readonly dirtyPages: Uint32Array; // non-zero 4 KiB pages right after the glue ran
+}
+
+export class InstancePool {
+  private readonly idle = new Map<number, PooledInstance[]>(); // by maximumPages
+  private readonly targets = new Map<number, number>();
+  private refilling = false;
+  private closed = false;
+
+  constructor(private readonly build: QuickJsBuild, private readonly sizePerShape: number) {
+    assert(sizePerShape >= 0 && sizePerShape <= poolSizeMax, 'pool size in bounds');
+  }
+
+  /** An instance with at least `initialPages` of memory and exactly `maximumPages` as hard cap. */
+  async take(initialPages: number, maximumPages: number): Promise<PooledInstance> {
+    assert(initialPages <= maximumPages, 'pool: initial pages above the hard cap');
+    if (!this.targets.has(maximumPages)) this.targets.set(maximumPages, this.sizePerShape);
+    const list = this.idle.get(maximumPages) ?? [];
+    const index = list.findIndex((pooled) => pooled.instance.initialPages >= initialPages);
+    const pooled = index >= 0 ? list.splice(index, 1)[0] : await this.make(Math.max(initialPages, blankInitialPages), maximumPages);
+    this.refillSoon();
+    assert(pooled.instance.memory.buffer.byteLength >= initialPages * 65536, 'pool: instance too small');
+    return pooled;
+  }
+
+  /** Fills the pool for one shape up to `count` (pre-warming, seed 16). */
+  async warm(maximumPages: number, count: number): Promise<void> {
+    assert(count >= 0 && count <= poolSizeMax, 'warm count in bounds');
+    this.targets.set(maximumPages, Math.max(this.targets.get(maximumPages) ?? 0, count));
+    const list = this.idle.get(maximumPages) ?? [];
+    this.idle.set(maximumPages, list);
+    while (list.length < count && !this.closed) list.push(await this.make(blankInitialPages, maximumPages));
+  }
+
+  idleCount(): number {
+    let total = 0;
+    for (const list of this.idle.values()) total += list.length;
+    return total;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.idle.clear();
+  }
+
+  private async make(initialPages: number, maximumPages: number): Promise<PooledInstance> {
+    const instance = await newBlankInstance(this.build, initialPages, maximumPages);
+    const { pageIndexes } = capturePages(new Uint8Array(instance.memory.buffer));
+    return { instance, dirtyPages: pageIndexes };
+  }
+
+  // Refill one instance per macrotask so invocations waiting on this thread interleave.
+  private refillSoon(): void {
+    if (this.refilling || this.closed) return;
+    this.refilling = true;
+    setTimeout(() => void this.refillOne(), 0);
+  }
+
+  private async refillOne(): Promise<void> {
+    for (const [maximumPages, target] of this.targets) {
+      const list = this.idle.get(maximumPages) ?? [];
+      this.idle.set(maximumPages, list);
+      if (list.length < target && !this.closed) {
+        list.push(await this.make(blankInitialPages, maximumPages));
+        this.refilling = false;
+        this.refillSoon();
+        return;
+      }
+    }
+    this.refilling = false;
+  }
+}
