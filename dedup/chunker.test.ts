@@ -115,6 +115,21 @@ describe('ContentChunker', () => {
     expect(Buffer.concat(kept).equals(data)).toBe(true);
   });
 
+  it('accepts plain Uint8Array views at every byte alignment and cuts them like Buffers', () => {
+    const data = new SplitMix32(9).bytes(300_000);
+    const expected = modelCuts(data.subarray(3), smallParams);
+    for (let offset = 0; offset < 4; offset++) {
+      const backing = new Uint8Array(data.length + 4);
+      backing.set(data.subarray(3), offset);
+      const view = new Uint8Array(backing.buffer, offset, data.length - 3);
+      const chunker = new ContentChunker(smallParams);
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < view.length; at += 4099) chunks.push(...chunker.push(view.subarray(at, at + 4099)));
+      chunks.push(...chunker.end());
+      expect(cutsOf(chunks)).toEqual(expected);
+    }
+  });
+
   it('pins the cut points of seeded data so the gear table and masks never drift', () => {
     const data = new SplitMix32(6).bytes(2 << 20);
     const cuts = cutsOf(chunkInSplits(data, objectChunkerParams, null, data.length));
