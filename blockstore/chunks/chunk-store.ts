@@ -1,0 +1,64 @@
+// The chunk store seam (STYLE.md §4): ciphertext chunks by id = sha256(ciphertext), reference
+// counts, garbage collection. It knows nothing of keys or plaintext (ARCHITECTURE.md, Layers).
+import type { MetaOp } from '../meta/meta-store.js';
+import type { ChunkId } from './chunk-id.js';
+
+export interface GcResult { chunksFreed: number; bytesFreed: number; segmentsCompacted: number }
+export interface ScrubResult { chunksChecked: number; corrupt: ChunkId[]; missing: ChunkId[] }
+export interface ChunkStoreStats {
+  /** Chunks in the index, including unreferenced ones not yet collected. */
+  chunks: number;
+  /** Ciphertext bytes of chunks GC would keep now (referenced or pinned). */
+  liveBytes: number;
+  /** Bytes of all segment files (headers, framing and garbage included). */
+  segmentBytes: number;
+  segments: number;
+}
+
+/**
+ * Life of a chunk: put → pinned, count 0 → commit(+n) → unpinned, count n → commit(−n) → count 0
+ * → gc() frees it. A chunk with count 0 that is not pinned is garbage.
+ *
+ * Durability: put and commit resolve only when durable (kill -9 or power loss cannot undo them).
+ * Concurrent calls share fsyncs (group commit). Segment bytes are fsynced before the index
+ * entries that point at them.
+ *
+ * Pins are in memory (a crash drops them; the writer's work is lost with it, by design) and are
+ * a set, not a count: put pins, commit unpins ids with positive deltas, unpin() unpins. If two
+ * writers race on one new id and one unpins, the other's commit may meet a collected chunk; it
+ * then fails with ChunkMissing and writes nothing — never a count on absent bytes.
+ *
+ * Buffer ownership: put reads `ciphertext` until it settles and does not copy it; the caller must
+ * not mutate it before then. get returns a fresh Buffer owned by the caller.
+ *
+ * Errors: ChunkMissing / ChunkCorrupt (ChunkStoreError) for data the store cannot return intact;
+ * AssertionError for caller bugs (id ≠ sha256(ciphertext), counts below 0, oversize chunks,
+ * metaOps in the store's own namespaces). After a disk error the store is failed and every call
+ * rejects with ChunkStoreFailed; reopening recovers from disk.
+ */
+export interface ChunkStore {
+  /** Verifies id = sha256(ciphertext); appends unless present; pins id until commit/unpin. */
+  put(id: ChunkId, ciphertext: Uint8Array): Promise<void>;
+  /** Verifies sha256 on every read; never returns wrong bytes. */
+  get(id: ChunkId): Promise<Buffer>;
+  /** Whether the chunk is durably present (it may be garbage awaiting gc). */
+  has(id: ChunkId): Promise<boolean>;
+  /**
+   * One atomic durable MetaStore batch: new counts plus the caller's metaOps (keys outside the
+   * store's 'c/' and 'cs/' namespaces). Commits are serialised, so concurrent deltas add up. A
+   * positive delta on an absent chunk fails with ChunkMissing; a count below 0 is an
+   * AssertionError; either way nothing of that commit is written. Unpins positive-delta ids.
+   */
+  commit(refDeltas: ReadonlyMap<ChunkId, number>, metaOps: readonly MetaOp[]): Promise<void>;
+  /** For writers that abort: their chunks become collectable if nobody references them. */
+  unpin(ids: Iterable<ChunkId>): void;
+  /** Committed reference count; 0 for absent chunks. */
+  refCount(id: ChunkId): Promise<number>;
+  /** Frees unreferenced unpinned chunks, then compacts sealed segments with a low live fraction. */
+  gc(): Promise<GcResult>;
+  /** Reads and verifies every indexed chunk. */
+  scrub(): Promise<ScrubResult>;
+  stats(): Promise<ChunkStoreStats>;
+  /** Waits for in-flight work, closes segment files. Does not close the shared MetaStore. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,76 @@
+// Named bounds of the chunk store (STYLE.md §12). `openChunkStore` takes overrides (tests use tiny
+// segments to force rolls) and re-checks the same relationships, so no override can break them.
+import { assert } from '../../dedup/errors.js';
+import { metaLimits } from '../meta/limits.js';
+import { recordBytesOf, segmentHeaderBytes } from './segment-format.js';
+
+/** AES-GCM / ChaCha20-Poly1305 tag appended by dedup's deterministic AEAD. */
+export const aeadTagBytes = 16;
+
+export interface ChunkStoreLimits {
+  /** Largest plaintext chunk the chunker emits (dedup/ FastCDC max is ≤ this). */
+  chunkBytesMax: number;
+  /** Largest ciphertext the store accepts: a chunk plus its AEAD tag. */
+  chunkCiphertextBytesMax: number;
+  /** A segment rolls before a record would take it past this size. */
+  segmentBytesMax: number;
+  /** Puts sharing one segment fsync + one index batch. */
+  groupCommitMax: number;
+  /** Bytes written per group commit, so one group never buffers unbounded memory. */
+  groupCommitBytesMax: number;
+  /** Commits coalesced into one MetaStore batch. */
+  commitGroupMax: number;
+  /** Ids plus metaOps in one caller's commit (must fit one MetaStore batch). */
+  commitOpsMax: number;
+  /** A sealed segment is compacted when live bytes / segment bytes falls below this. */
+  gcLiveFractionMax: number;
+  /** Segments compacted per gc() call, so one call is bounded in time and I/O. */
+  gcSegmentsPerRunMax: number;
+  /** Bytes of live chunks GC reads before appending them (bounds GC memory). */
+  gcCopyWindowBytesMax: number;
+  /** Reads in flight during scrub and recovery. */
+  readConcurrencyMax: number;
+  /** Reference counts are stored in 48 bits. */
+  refCountMax: number;
+}
+
+export const defaultChunkStoreLimits: ChunkStoreLimits = Object.freeze({
+  chunkBytesMax: 1024 * 1024,
+  chunkCiphertextBytesMax: 1024 * 1024 + aeadTagBytes,
+  segmentBytesMax: 256 * 1024 * 1024,
+  groupCommitMax: 1024,
+  groupCommitBytesMax: 64 * 1024 * 1024,
+  commitGroupMax: 1024,
+  commitOpsMax: 50_000,
+  gcLiveFractionMax: 0.5,
+  gcSegmentsPerRunMax: 64,
+  gcCopyWindowBytesMax: 32 * 1024 * 1024,
+  readConcurrencyMax: 16,
+  refCountMax: 2 ** 48 - 1,
+});
+
+export function resolveLimits(overrides: Partial<ChunkStoreLimits> = {}): ChunkStoreLimits {
+  const limits: ChunkStoreLimits = { ...defaultChunkStoreLimits, ...overrides };
+  assertLimits(limits);
+  return Object.freeze(limits);
+}
+
+export function assertLimits(limits: ChunkStoreLimits): void {
+  for (const [name, value] of Object.entries(limits)) {
+    assert(typeof value === 'number' && value > 0, `chunk store limit ${name} must be > 0 (0 never means unlimited)`);
+  }
+  assert(limits.chunkCiphertextBytesMax >= limits.chunkBytesMax + aeadTagBytes, 'ciphertext max holds a full chunk and its tag');
+  const recordBytesMax = recordBytesOf(limits.chunkCiphertextBytesMax);
+  assert(limits.segmentBytesMax >= segmentHeaderBytes + recordBytesMax, 'one largest record fits an empty segment');
+  assert(limits.segmentBytesMax <= 2 ** 48, 'segment offsets fit the 48-bit index field');
+  assert(limits.groupCommitBytesMax >= recordBytesMax, 'one largest record fits a group commit');
+  assert(limits.gcCopyWindowBytesMax >= limits.chunkCiphertextBytesMax, 'GC copy window holds a largest chunk');
+  assert(limits.gcLiveFractionMax <= 1, 'gcLiveFractionMax is a fraction');
+  assert(limits.commitOpsMax * 2 <= metaLimits.batchOpsMax, 'a commit (count updates + metaOps) fits one MetaStore batch');
+  assert(limits.refCountMax <= 2 ** 48 - 1, 'reference counts fit 48 bits');
+  for (const name of ['groupCommitMax', 'commitGroupMax', 'gcSegmentsPerRunMax', 'readConcurrencyMax', 'commitOpsMax'] as const) {
+    assert(Number.isSafeInteger(limits[name]), `${name} is an integer`);
+  }
+}
+
+assertLimits(defaultChunkStoreLimits);
