@@ -1,0 +1,71 @@
+// Worker thread entry: hosts many wasm environments and answers WorkerRequests. A busy or looping
+// guest blocks only this thread; the main thread keeps serving S3/NBD and can terminate() us.
+import { parentPort, workerData } from 'node:worker_threads';
+import { assert, AssertionError, isCairnError } from '../../../dedup/errors.js';
+import { DriverError } from '../driver.js';
+import { environmentsPerWorkerMax, maximumPagesFor } from '../limits.js';
+import { WasmEngine, validateLimits, type EngineDeps } from './engine.js';
+import { InstancePool } from './instance-pool.js';
+import { loadQuickJsBuild } from './quickjs-internals.js';
+import type { WorkerEnvelope, WorkerOptions, WorkerReply, WorkerRequest } from './worker-protocol.js';
+
+const port = parentPort;
+assert(port !== null, 'worker-entry runs in a worker thread');
+const options = workerData as WorkerOptions;
+const build = await loadQuickJsBuild();
+const deps: EngineDeps = { build, pool: new InstancePool(build, options.poolSize) };
+const engines = new Map<string, WasmEngine>();
+
+function engineOf(environmentId: string): WasmEngine {
+  const engine = engines.get(environmentId);
+  if (!engine) throw new DriverError('EnvironmentDestroyed', `environment ${environmentId} is not on this worker`);
+  return engine;
+}
+
+function admit(environmentId: string, engine: WasmEngine): null {
+  assert(!engines.has(environmentId), 'environment ids are unique');
+  engines.set(environmentId, engine);
+  return null;
+}
+
+async function handle(request: WorkerRequest): Promise<unknown> {
+  switch (request.op) {
+    case 'create':
+    case 'restore':
+      if (engines.size >= environmentsPerWorkerMax) throw new DriverError('LimitsInvalid', `worker holds ${environmentsPerWorkerMax} environments already`);
+      return admit(request.environmentId, request.op === 'create'
+        ? await WasmEngine.create(deps, request.limits)
+        : await WasmEngine.restore(deps, request.bytes, request.limits, request.seed));
+    case 'load': return engineOf(request.environmentId).load(request.files, request.handler, request.timeoutMs);
+    case 'invoke': return engineOf(request.environmentId).invoke(request.request);
+    case 'snapshot': return engineOf(request.environmentId).snapshot();
+    case 'resize': engineOf(request.environmentId).resizeMemory(request.memoryMb); return null;
+    case 'destroy':
+      engines.get(request.environmentId)?.destroy();
+      engines.delete(request.environmentId);
+      return null;
+    case 'warm':
+      validateLimits(request.limits);
+      await deps.pool.warm(maximumPagesFor(request.limits.memoryMb), request.count);
+      return null;
+    case 'stats':
+      return { environments: engines.size, pooledInstances: deps.pool.idleCount(), heapUsedBytes: process.memoryUsage().heapUsed };
+  }
+}
+
+function errorReply(id: number, error: unknown): WorkerReply {
+  if (isCairnError(error)) return { id, ok: false, error: { name: 'DriverError', code: error.code, message: error.message } };
+  const name = error instanceof AssertionError ? 'AssertionError' : 'Error';
+  return { id, ok: false, error: { name, message: error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error) } };
+}
+
+port.on('message', (envelope: WorkerEnvelope) => {
+  handle(envelope).then(
+    (value) => {
+      const transfer = value instanceof Uint8Array ? [value.buffer as ArrayBuffer] : [];
+      port.postMessage({ id: envelope.id, ok: true, value } satisfies WorkerReply, transfer);
+    },
+    (error: unknown) => port.postMessage(errorReply(envelope.id, error)),
+  );
+});
+port.postMessage({ id: 0, ok: true, value: build.buildHash } satisfies WorkerReply);

@@ -1,0 +1,99 @@
+// Main-thread side of one worker: request/reply by id, and the hard backstop for timeouts
+// (worker.terminate() when a guest ignores the engine's interrupt past deadline + grace).
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { assert, AssertionError } from '../../../dedup/errors.js';
+import { DriverError, type DriverErrorCode } from '../driver.js';
+import { workerStackMb } from '../limits.js';
+import type { WorkerOptions, WorkerReplies, WorkerReply, WorkerRequest } from './worker-protocol.js';
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  onTerminated?: () => unknown; // what a call answers when its worker is killed (timeouts)
+  backstop?: NodeJS.Timeout;
+}
+
+// Under tsx/vitest this file is .ts and so is the entry: the worker registers tsx before
+// importing it. After `tsc` both are .js and the worker imports the entry directly.
+function spawn(options: WorkerOptions): Worker {
+  const resourceLimits = { stackSizeMb: workerStackMb };
+  if (!import.meta.url.endsWith('.ts')) {
+    return new Worker(new URL('./worker-entry.js', import.meta.url), { workerData: options, resourceLimits });
+  }
+  // require.resolve finds tsx's CommonJS face; the worker imports its ESM twin beside it.
+  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const entry = new URL('./worker-entry.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData: options, resourceLimits });
+}
+
+export class WorkerHost {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private alive = true;
+  environments = 0;
+  readonly ready: Promise<string>; // resolves with the build hash the worker runs
+
+  constructor(options: WorkerOptions, private readonly onExit: (host: WorkerHost) => void) {
+    this.worker = spawn(options);
+    this.ready = new Promise((resolve, reject) => this.pending.set(0, { resolve: (hash) => resolve(hash as string), reject }));
+    this.worker.on('message', (reply: WorkerReply) => this.settle(reply));
+    this.worker.on('error', (error) => this.fail(error));
+    this.worker.on('exit', () => this.fail(new DriverError('EnvironmentDestroyed', 'worker thread exited')));
+    this.worker.unref();
+  }
+
+  get isAlive(): boolean {
+    return this.alive;
+  }
+
+  /**
+   * Sends a request. With `backstopMs`, the worker is terminated if no reply arrives in time and
+   * the call resolves with `onTerminated()` instead; every other call on it rejects.
+   */
+  call<Op extends WorkerRequest['op']>(request: Extract<WorkerRequest, { op: Op }>, backstop?: { ms: number; onTerminated: () => WorkerReplies[Op] }): Promise<WorkerReplies[Op]> {
+    if (!this.alive) return Promise.reject(new DriverError('EnvironmentDestroyed', 'worker thread is gone'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const entry: Pending = { resolve: resolve as (value: unknown) => void, reject };
+      if (backstop) {
+        entry.onTerminated = backstop.onTerminated;
+        entry.backstop = setTimeout(() => void this.terminate(), backstop.ms);
+      }
+      this.pending.set(id, entry);
+      this.worker.postMessage({ id, ...request });
+    });
+  }
+
+  async terminate(): Promise<void> {
+    if (!this.alive) return;
+    await this.worker.terminate();
+    this.fail(new DriverError('EnvironmentDestroyed', 'worker thread terminated'));
+  }
+
+  private settle(reply: WorkerReply): void {
+    const entry = this.pending.get(reply.id);
+    assert(entry !== undefined, `reply to unknown request ${reply.id}`);
+    this.pending.delete(reply.id);
+    if (entry.backstop) clearTimeout(entry.backstop);
+    if (reply.ok) entry.resolve(reply.value);
+    else entry.reject(reply.error.name === 'DriverError'
+      ? new DriverError(reply.error.code as DriverErrorCode, reply.error.message)
+      : reply.error.name === 'AssertionError' ? new AssertionError(`in worker: ${reply.error.message}`) : new Error(reply.error.message));
+  }
+
+  private fail(error: unknown): void {
+    if (!this.alive) return;
+    this.alive = false;
+    for (const entry of this.pending.values()) {
+      if (entry.backstop) clearTimeout(entry.backstop);
+      if (entry.onTerminated) entry.resolve(entry.onTerminated());
+      else entry.reject(error);
+    }
+    this.pending.clear();
+    this.onExit(this);
+  }
+}
