@@ -1,28 +1,162 @@
 // SegmentChunkStore: the shared conformance suite on LevelDB + segment files (default limits, and
 // tiny segments so every case also crosses segment rolls), then what only files can show:
-// corruption on disk, torn and unindexed tails on reopen, compaction, group commit.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// damage on disk (flipped bytes, lost files), torn and unindexed tails on reopen, compaction
+// with reads in flight, and group commit sharing fsyncs.
+import { appendFile, open, readdir, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LevelMetaStore } from '../meta/level-meta-store.js';
-import { chunkStoreConformance } from './chunk-store-conformance.js';
-import type { ChunkStoreLimits } from './limits.js';
-import { openChunkStore } from './segment-chunk-store.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { chunkIdOf, type ChunkId } from './chunk-id.js';
+import { chunkBytes, chunkStoreConformance } from './chunk-store-conformance.js';
+import { isChunkStoreError } from './errors.js';
+import type { SegmentChunkStore } from './segment-chunk-store.js';
+import { encodeRecordFramingV1, segmentFileNameOf } from './segment-format.js';
+import { openTempStore, type TempStore } from './temp-store.js';
 
-export async function openTempStore(limits?: Partial<ChunkStoreLimits>) {
-  const root = await mkdtemp(join(tmpdir(), 'cairn-chunks-'));
-  const meta = await LevelMetaStore.open(join(root, 'meta'));
-  const dir = join(root, 'segments');
-  const store = await openChunkStore({ dir, meta, limits });
-  return {
-    root, dir, meta, store,
-    reopen: () => openChunkStore({ dir, meta, limits }),
-    cleanup: async () => {
-      await meta.close();
-      await rm(root, { recursive: true, force: true });
-    },
-  };
-}
+const tinySegments = { segmentBytesMax: 64 * 1024 + 1024, chunkBytesMax: 60 * 1024, chunkCiphertextBytesMax: 60 * 1024 + 16 };
 
 chunkStoreConformance('SegmentChunkStore', () => openTempStore());
-chunkStoreConformance('SegmentChunkStore with 64 KiB segments', () => openTempStore({ segmentBytesMax: 64 * 1024 + 1024, chunkBytesMax: 60 * 1024, chunkCiphertextBytesMax: 60 * 1024 + 16 }));
+chunkStoreConformance('SegmentChunkStore with 64 KiB segments', () => openTempStore(tinySegments));
+
+function sample(seed: string, length = 4096): { id: ChunkId; bytes: Buffer } {
+  const bytes = chunkBytes(seed, length);
+  return { id: chunkIdOf(bytes), bytes };
+}
+
+async function activeSegmentPath(temp: TempStore, store: SegmentChunkStore): Promise<string> {
+  return join(temp.dir, segmentFileNameOf(store.activeSegmentNumber()));
+}
+
+describe('SegmentChunkStore on disk', () => {
+  let temp: TempStore;
+  let store: SegmentChunkStore;
+  afterEach(async () => {
+    await store.close().catch(() => undefined);
+    await temp.cleanup();
+  });
+
+  it('a flipped ciphertext byte on disk is ChunkCorrupt on get and in scrub', async () => {
+    temp = await openTempStore();
+    store = temp.store;
+    const good = sample('good');
+    const bad = sample('bad');
+    await store.put(good.id, good.bytes);
+    await store.put(bad.id, bad.bytes);
+    const entry = (await store.entryOf(bad.id))!;
+    const handle = await open(join(temp.dir, segmentFileNameOf(entry.segmentNumber)), 'r+');
+    await handle.write(Buffer.from([bad.bytes[100] ^ 0x01]), 0, 1, entry.offset + 44 + 100);
+    await handle.close();
+    expect(isChunkStoreError(await store.get(bad.id).catch((error: unknown) => error), 'ChunkCorrupt')).toBe(true);
+    expect((await store.get(good.id)).equals(good.bytes)).toBe(true);
+    expect(await store.scrub()).toEqual({ chunksChecked: 2, corrupt: [bad.id], missing: [] });
+  });
+
+  it('a lost segment file is ChunkMissing in scrub, not wrong bytes', async () => {
+    temp = await openTempStore(tinySegments);
+    store = temp.store;
+    const chunks = Array.from({ length: 40 }, (_, index) => sample(`lost${index}`, 8000));
+    for (const chunk of chunks) await store.put(chunk.id, chunk.bytes);
+    const first = (await store.entryOf(chunks[0].id))!;
+    await store.close();
+    await unlink(join(temp.dir, segmentFileNameOf(first.segmentNumber)));
+    store = await temp.reopen();
+    const scrub = await store.scrub();
+    expect(scrub.missing).toContain(chunks[0].id);
+    expect(scrub.corrupt).toEqual([]);
+    expect(isChunkStoreError(await store.get(chunks[0].id).catch((error: unknown) => error), 'ChunkMissing')).toBe(true);
+  });
+
+  it('reopen truncates a torn tail and keeps every acknowledged chunk', async () => {
+    temp = await openTempStore();
+    store = temp.store;
+    const chunks = Array.from({ length: 20 }, (_, index) => sample(`torn${index}`, 3000));
+    for (const chunk of chunks) await store.put(chunk.id, chunk.bytes);
+    const path = await activeSegmentPath(temp, store);
+    const sizeBefore = (await stat(path)).size;
+    await store.close();
+    const torn = sample('torn-record', 5000);
+    const { header } = encodeRecordFramingV1(torn.id, torn.bytes);
+    await appendFile(path, Buffer.concat([header, torn.bytes.subarray(0, 1234)]));
+    store = await temp.reopen();
+    expect(store.recovery.bytesTruncated).toBe(44 + 1234);
+    expect((await stat(path)).size).toBe(sizeBefore);
+    for (const chunk of chunks) expect((await store.get(chunk.id)).equals(chunk.bytes)).toBe(true);
+    expect(await store.has(torn.id)).toBe(false);
+  });
+
+  it('reopen indexes whole records written after the tail marker with count 0', async () => {
+    temp = await openTempStore();
+    store = temp.store;
+    const indexed = sample('indexed');
+    await store.put(indexed.id, indexed.bytes);
+    const path = await activeSegmentPath(temp, store);
+    await store.close();
+    const orphan = sample('orphan', 7000);
+    const { header, trailer } = encodeRecordFramingV1(orphan.id, orphan.bytes);
+    await appendFile(path, Buffer.concat([header, orphan.bytes, trailer]));
+    store = await temp.reopen();
+    expect(store.recovery.chunksRecovered).toBe(1);
+    expect((await store.get(orphan.id)).equals(orphan.bytes)).toBe(true);
+    expect(await store.refCount(orphan.id)).toBe(0);
+    expect((await store.gc()).chunksFreed).toBe(2); // the orphan, and `indexed`: never committed, unpinned by reopen
+    expect(await store.has(indexed.id)).toBe(false);
+  });
+
+  it('a segment file created but never given a header is removed on reopen', async () => {
+    temp = await openTempStore();
+    store = temp.store;
+    const kept = sample('kept');
+    await store.put(kept.id, kept.bytes);
+    const next = store.activeSegmentNumber() + 1;
+    await store.close();
+    await appendFile(join(temp.dir, segmentFileNameOf(next)), Buffer.from('CAIRN'));
+    store = await temp.reopen();
+    expect(await readdir(temp.dir)).not.toContain(segmentFileNameOf(next));
+    expect((await store.get(kept.id)).equals(kept.bytes)).toBe(true);
+  });
+
+  it('reopen after the tail segment lost its unsynced end still opens (truncated below tail)', async () => {
+    temp = await openTempStore();
+    store = temp.store;
+    const chunk = sample('short');
+    await store.put(chunk.id, chunk.bytes);
+    const path = await activeSegmentPath(temp, store);
+    await store.close();
+    await truncate(path, 16 + 100);
+    store = await temp.reopen();
+    expect((await store.scrub()).missing).toEqual([chunk.id]);
+  });
+
+  it('gc compacts sparse sealed segments while reads continue, and frees their bytes', async () => {
+    temp = await openTempStore(tinySegments);
+    store = temp.store;
+    const chunks = Array.from({ length: 120 }, (_, index) => sample(`compact${index}`, 6000 + index));
+    await Promise.all(chunks.map((chunk) => store.put(chunk.id, chunk.bytes)));
+    const keep = chunks.filter((_, index) => index % 4 === 0);
+    await store.commit(new Map(keep.map((chunk) => [chunk.id, 1])), [{ type: 'put', key: 'o/compact', value: Buffer.from('k') }]);
+    store.unpin(chunks.map((chunk) => chunk.id));
+    const before = await store.stats();
+    const reads = Promise.all(Array.from({ length: 5 }, () => Promise.all(keep.map((chunk) => store.get(chunk.id)))));
+    const result = await store.gc();
+    for (const round of await reads) round.forEach((bytes, index) => expect(bytes.equals(keep[index].bytes)).toBe(true));
+    expect(result.chunksFreed).toBe(90);
+    expect(result.segmentsCompacted).toBeGreaterThan(5);
+    expect(result.bytesFreed).toBeGreaterThan(0);
+    const after = await store.stats();
+    expect(after.segmentBytes).toBeLessThan(before.segmentBytes);
+    expect(after.chunks).toBe(30);
+    for (const chunk of keep) expect((await store.get(chunk.id)).equals(chunk.bytes)).toBe(true);
+    expect(await store.refCount(keep[0].id)).toBe(1);
+    await store.close();
+    store = await temp.reopen();
+    expect(await store.scrub()).toEqual({ chunksChecked: 30, corrupt: [], missing: [] });
+  });
+
+  it('concurrent puts share group commits', async () => {
+    temp = await openTempStore();
+    store = temp.store;
+    const chunks = Array.from({ length: 500 }, (_, index) => sample(`group${index}`, 4096));
+    await Promise.all(chunks.map((chunk) => store.put(chunk.id, chunk.bytes)));
+    expect(store.groupsCommitted).toBeLessThan(50);
+    expect((await store.stats()).chunks).toBe(500);
+  });
+});
