@@ -1,0 +1,188 @@
+// The one place where dedup meets the chunk store (ARCHITECTURE.md "Layers"). Objects, volume
+// blocks, function packages and VM images are all written here as a stream of plaintext and come
+// back as a manifest; reads take a manifest and a byte range and stream plaintext back.
+//
+// Durability contract: write() resolves once every chunk is durable in the chunk store and still
+// pinned; the caller makes the data visible with chunks.commit(refDeltas, its own metadata ops),
+// or gives it up with abandon(). Nothing here touches metadata, so a crash between the two leaves
+// only unreferenced chunks, which GC reclaims.
+import { Readable } from 'node:stream';
+import {
+  ContentChunker, objectChunkerParams, sealChunk, openChunk, locateRange,
+  encodeManifest, decodeManifest, sealManifest, openManifest,
+  type ChunkId, type ManifestV1, type ChunkerParams,
+} from '../../dedup/index.js';
+import { assert, CairnError } from '../../dedup/errors.js';
+import type { ChunkStore } from '../chunks/index.js';
+import { blobLimits } from './limits.js';
+
+export interface BlobStoreDeps {
+  chunks: ChunkStore;
+  /** The deployment's secret salt for index i (seed 2); the policy choosing i lives with the caller. */
+  saltFor(index: number): Buffer;
+  masterKey: Buffer;
+  /** Randomness for data keys and nonces; injected so tests can be deterministic. */
+  randomBytes(size: number): Buffer;
+}
+
+export interface BlobWriteOptions {
+  saltIndex: number;
+  chunker?: ChunkerParams;
+  /** Called with every plaintext piece as it streams past (checksums, ETags, byte counts). */
+  onData?: (piece: Buffer) => void;
+  signal?: AbortSignal;
+}
+
+export interface WrittenBlob {
+  manifest: ManifestV1;
+  /** +1 for each chunk occurrence: what the caller passes to chunks.commit to keep this blob. */
+  refDeltas: Map<ChunkId, number>;
+}
+
+export type ByteRange = { start: number; endInclusive: number };
+
+export class BlobStore {
+  readonly chunks: ChunkStore;
+  private readonly deps: BlobStoreDeps;
+
+  constructor(deps: BlobStoreDeps) {
+    this.deps = deps;
+    this.chunks = deps.chunks;
+  }
+
+  /** Chunk, seal and store a plaintext stream. Bounded memory: at most putWindowBytes in flight. */
+  async write(source: AsyncIterable<Buffer | Uint8Array | string>, options: BlobWriteOptions): Promise<WrittenBlob> {
+    const salt = this.deps.saltFor(options.saltIndex);
+    const chunker = new ContentChunker(options.chunker ?? objectChunkerParams);
+    const writer = new ChunkWriter(this.chunks, salt);
+    try {
+      for await (const piece of source) {
+        if (options.signal?.aborted) throw new CairnError('Aborted', 'write aborted');
+        const buffer = typeof piece === 'string' ? Buffer.from(piece) : Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+        options.onData?.(buffer);
+        for (const chunk of chunker.push(buffer)) await writer.add(chunk);
+      }
+      for (const chunk of chunker.end()) await writer.add(chunk);
+      return await writer.finish();
+    } catch (error) {
+      await writer.abandon();
+      throw error;
+    }
+  }
+
+  /** Store pre-cut blocks (volumes use fixed-size blocks): one manifest entry per block. */
+  async writeBlocks(blocks: readonly Buffer[], saltIndex: number): Promise<WrittenBlob> {
+    const writer = new ChunkWriter(this.chunks, this.deps.saltFor(saltIndex));
+    try {
+      for (const block of blocks) await writer.add(block);
+      return await writer.finish();
+    } catch (error) {
+      await writer.abandon();
+      throw error;
+    }
+  }
+
+  /** Give up the pins of a written blob that will not be committed. */
+  abandon(blob: WrittenBlob): void {
+    this.chunks.unpin(blob.refDeltas.keys());
+  }
+
+  /** Read a byte range of a blob as a stream; only the chunks overlapping the range are fetched. */
+  read(manifest: ManifestV1, range?: ByteRange): Readable {
+    const start = range?.start ?? 0;
+    const endInclusive = range?.endInclusive ?? manifest.size - 1;
+    if (manifest.size === 0 || endInclusive < start) return Readable.from([]);
+    assert(start >= 0 && endInclusive < manifest.size, 'blob range out of bounds');
+    return Readable.from(this.readPieces(manifest, start, endInclusive), { objectMode: false, highWaterMark: blobLimits.readAheadChunks });
+  }
+
+  private async *readPieces(manifest: ManifestV1, start: number, endInclusive: number): AsyncGenerator<Buffer> {
+    const span = locateRange(manifest, start, endInclusive);
+    const pending: Promise<Buffer>[] = [];
+    let next = span.firstIndex;
+    const fetch = (index: number): Promise<Buffer> => {
+      const entry = manifest.entries[index];
+      return this.chunks.get(entry.id).then((ciphertext) => openChunk(ciphertext, entry.key));
+    };
+    while (next <= span.lastIndex && pending.length < blobLimits.readAheadChunks) pending.push(fetch(next++));
+    for (let index = span.firstIndex; index <= span.lastIndex; index++) {
+      const plaintext = await pending.shift()!;
+      if (next <= span.lastIndex) pending.push(fetch(next++));
+      assert(plaintext.length === manifest.entries[index].length, 'chunk length differs from manifest');
+      const from = index === span.firstIndex ? span.firstOffset : 0;
+      const to = index === span.lastIndex ? span.lastOffsetInclusive + 1 : plaintext.length;
+      yield plaintext.subarray(from, to);
+    }
+  }
+
+  /** Read a whole (small) blob into memory — for manifests of function packages and the like. */
+  async readAll(manifest: ManifestV1): Promise<Buffer> {
+    assert(manifest.size <= blobLimits.readAllBytesMax, 'readAll is for small blobs only');
+    const pieces: Buffer[] = [];
+    for await (const piece of this.read(manifest)) pieces.push(piece as Buffer);
+    return Buffer.concat(pieces);
+  }
+
+  sealManifest(manifest: ManifestV1): Buffer {
+    return sealManifest(encodeManifest(manifest), this.deps.masterKey, this.deps.randomBytes(32), this.deps.randomBytes(24));
+  }
+
+  openManifest(sealed: Uint8Array): ManifestV1 {
+    return decodeManifest(openManifest(sealed, this.deps.masterKey));
+  }
+}
+
+/** The reference changes that drop (sign -1) or keep (+1) every chunk a manifest names. */
+export function refDeltasOf(manifest: ManifestV1, sign: 1 | -1, into = new Map<ChunkId, number>()): Map<ChunkId, number> {
+  for (const entry of manifest.entries) into.set(entry.id, (into.get(entry.id) ?? 0) + sign);
+  return into;
+}
+
+/** Concatenate manifests (multipart completion, volume maps): no data moves. */
+export function concatManifests(parts: readonly ManifestV1[]): ManifestV1 {
+  const entries = parts.flatMap((part) => part.entries);
+  const size = parts.reduce((sum, part) => sum + part.size, 0);
+  return { version: 1, size, entries };
+}
+
+/** Seals chunks and keeps a bounded window of puts in flight. */
+class ChunkWriter {
+  private readonly inflight = new Set<Promise<void>>();
+  private inflightBytes = 0;
+  private failure: unknown;
+  private readonly entries: ManifestV1['entries'] = [];
+  private readonly refDeltas = new Map<ChunkId, number>();
+  private size = 0;
+
+  constructor(private readonly chunks: ChunkStore, private readonly salt: Buffer) {}
+
+  async add(plaintext: Buffer): Promise<void> {
+    if (this.failure) throw this.failure;
+    const sealed = sealChunk(plaintext, this.salt);
+    this.entries.push({ id: sealed.id, key: sealed.key, length: plaintext.length });
+    this.size += plaintext.length;
+    const first = !this.refDeltas.has(sealed.id);
+    this.refDeltas.set(sealed.id, (this.refDeltas.get(sealed.id) ?? 0) + 1);
+    if (!first) return;
+    const bytes = sealed.ciphertext.length;
+    this.inflightBytes += bytes;
+    const put = this.chunks.put(sealed.id, sealed.ciphertext).then(
+      () => { this.inflightBytes -= bytes; this.inflight.delete(put); },
+      (error) => { this.inflightBytes -= bytes; this.inflight.delete(put); this.failure ??= error; },
+    );
+    this.inflight.add(put);
+    while (this.inflightBytes > blobLimits.putWindowBytes && this.inflight.size > 0) await Promise.race(this.inflight);
+    if (this.failure) throw this.failure;
+  }
+
+  async finish(): Promise<WrittenBlob> {
+    await Promise.all(this.inflight);
+    if (this.failure) throw this.failure;
+    return { manifest: { version: 1, size: this.size, entries: this.entries }, refDeltas: this.refDeltas };
+  }
+
+  async abandon(): Promise<void> {
+    await Promise.allSettled(this.inflight);
+    this.chunks.unpin(this.refDeltas.keys());
+  }
+}

@@ -1,0 +1,60 @@
+// Composition root of one Cairn node (STYLE.md §3): opens the data directory and builds every
+// layer from the bottom up. Only tools/ reads configuration; everything below gets it passed in.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { LevelMetaStore, type MetaStore } from '../blockstore/meta/index.js';
+import { openChunkStore, type ChunkStore } from '../blockstore/chunks/index.js';
+import { BlobStore } from '../blockstore/blobs/index.js';
+import { deriveSalt } from '../dedup/index.js';
+import { BucketService } from '../gateway/service/buckets.js';
+import { ObjectService } from '../gateway/service/objects.js';
+import { MultipartService } from '../gateway/service/multipart.js';
+import type { S3Services } from '../gateway/routes/context.js';
+import { loadSecrets } from './keys.js';
+import { UserRegistry } from './users.js';
+
+export interface NodeConfig {
+  dataDir: string;
+  region: string;
+  location: string;
+  logger?: Logger;
+}
+
+export interface CairnNode {
+  config: NodeConfig;
+  meta: MetaStore;
+  chunks: ChunkStore;
+  blobs: BlobStore;
+  users: UserRegistry;
+  s3: S3Services;
+  close(): Promise<void>;
+}
+
+export async function openNode(config: NodeConfig): Promise<CairnNode> {
+  const secrets = await loadSecrets(config.dataDir);
+  const meta = await LevelMetaStore.open(join(config.dataDir, 'meta'));
+  const chunks = await openChunkStore({ dir: join(config.dataDir, 'chunks'), meta });
+  const salts = new Map<number, Buffer>();
+  const blobs = new BlobStore({
+    chunks, masterKey: secrets.masterKey, randomBytes,
+    saltFor: (index) => {
+      let salt = salts.get(index);
+      if (!salt) salts.set(index, (salt = deriveSalt(secrets.saltSecret, index)));
+      return salt;
+    },
+  });
+  const clock = () => Date.now();
+  const users = await UserRegistry.open(meta, secrets.masterKey);
+  const buckets = new BucketService(meta, clock, config.region);
+  const objects = new ObjectService({ meta, blobs, clock, location: config.location });
+  const multipart = new MultipartService({ meta, blobs, objects, clock, newUploadId: () => randomBytes(24).toString('base64url') });
+  return {
+    config, meta, chunks, blobs, users,
+    s3: { buckets, objects, multipart, blobs, meta, region: config.region },
+    async close() {
+      await chunks.close();
+      await meta.close();
+    },
+  };
+}

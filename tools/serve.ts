@@ -1,0 +1,68 @@
+// `cairn serve`: one node — S3 on its port (with the admin API beside it), printing endpoints and
+// the root credentials it created on first start.
+import { writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { buildGateway } from '../gateway/app.js';
+import { openNode, type CairnNode } from './node.js';
+import { adminRoutes } from './admin-api.js';
+import { ensureRootCredentials } from './root-credentials.js';
+import { startGcTrigger } from './gc-trigger.js';
+
+export interface ServeOptions {
+  dataDir: string;
+  host: string;
+  s3Port: number;
+  region: string;
+  location: string;
+  domains: string[];
+  rootAccessKey?: string;
+  rootSecretKey?: string;
+  logLevel: string;
+  gcIntervalMs: number;
+}
+
+export interface RunningServer {
+  node: CairnNode;
+  s3Port: number;
+  close(): Promise<void>;
+}
+
+export async function serve(options: ServeOptions, logger: Logger = pino({ level: options.logLevel })): Promise<RunningServer> {
+  const node = await openNode({ dataDir: options.dataDir, region: options.region, location: options.location, logger });
+  const root = await ensureRootCredentials(node, options);
+  const gateway = await buildGateway({
+    services: node.s3, credentials: node.users.lookup, domains: options.domains, clock: () => Date.now(), logger,
+    plugins: [adminRoutes(node, logger)],
+  });
+  await gateway.listen({ host: options.host, port: options.s3Port });
+  const address = gateway.server.address();
+  const s3Port = typeof address === 'object' && address ? address.port : options.s3Port;
+  const endpoint = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${s3Port}`;
+  await writeFile(join(options.dataDir, 'endpoint.json'), JSON.stringify({ s3: endpoint, pid: process.pid }), { mode: 0o600 });
+  const gc = startGcTrigger(node, options.gcIntervalMs, logger);
+  logger.info({ s3: endpoint, dataDir: options.dataDir, region: options.region }, 'cairn node serving');
+  printBanner(endpoint, options.region, root);
+  return {
+    node, s3Port,
+    async close() {
+      gc.stop();
+      await gateway.close();
+      await rm(join(options.dataDir, 'endpoint.json'), { force: true });
+      await node.close();
+    },
+  };
+}
+
+function printBanner(endpoint: string, region: string, root: { accessKeyId: string; secretAccessKey: string; created: boolean }): void {
+  const lines = [
+    'Cairn is running.',
+    `  S3 endpoint      ${endpoint}`,
+    `  region           ${region}`,
+    `  access key id    ${root.accessKeyId}`,
+    `  secret key       ${root.created ? root.secretAccessKey : '(saved in the data dir: root-credentials.json)'}`,
+    '',
+    `  aws --endpoint-url ${endpoint} s3 mb s3://my-bucket`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
