@@ -185,10 +185,12 @@ describe('AwsChunkedDecoder fuzz', () => {
       const body = mutate(encodeAwsChunked({ mode, chunks, trailers }), random);
       const splits = Array.from({ length: Math.floor(random() * 6) }, () => Math.floor(random() * body.length));
       const options = { mode, decodedContentLength: length, declaredTrailers: trailers.map(([name]) => name) };
+      let timer: NodeJS.Timeout | undefined;
       const outcome = await Promise.race([
         decode(options, body, splits).then(() => 'ok', (error: unknown) => error),
-        new Promise((resolve) => setTimeout(() => resolve('hang'), 2000)),
+        new Promise((resolve) => { timer = setTimeout(() => resolve('hang'), 2000); }),
       ]);
+      clearTimeout(timer);
       if (outcome !== 'ok' && !(outcome instanceof S3Error)) throw new Error(`seed ${seed}: ${String(outcome)}`);
     }
   }, 60_000);
