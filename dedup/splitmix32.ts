@@ -24,7 +24,7 @@ export class SplitMix32 {
     return Math.floor((this.nextUint32() / 4294967296) * bound);
   }
 
-  /** Fills `target` with random bytes, four at a time. */
+  /** Fills `target` with random bytes, four at a time, little-endian (same bytes on every host). */
   fill(target: Uint8Array): Uint8Array {
     const words = target.length >>> 2;
     const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
