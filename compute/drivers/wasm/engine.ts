@@ -20,6 +20,9 @@ import {
 export interface EngineDeps {
   build: QuickJsBuild;
   pool: InstancePool;
+  // Wizer-style base image: the prelude already evaluated, no user code. Made by the first
+  // create() on this thread; later creates restore it instead of parsing the prelude again.
+  baseImage?: Uint8Array;
 }
 
 type EngineState = 'blank' | 'loaded' | 'broken' | 'destroyed';
@@ -49,6 +52,13 @@ export class WasmEngine implements PromiseDriver {
 
   static async create(deps: EngineDeps, limits: EnvironmentLimits): Promise<WasmEngine> {
     validateLimits(limits);
+    if (deps.baseImage) return WasmEngine.restore(deps, deps.baseImage, limits, undefined);
+    const engine = await WasmEngine.createFresh(deps, limits);
+    deps.baseImage = engine.snapshot();
+    return engine;
+  }
+
+  private static async createFresh(deps: EngineDeps, limits: EnvironmentLimits): Promise<WasmEngine> {
     const pooled = await deps.pool.take(1, maximumPagesFor(limits.memoryMb));
     const context = pooled.instance.quickjs.newContext();
     const memoryLimitBytes = limits.memoryMb * 1024 * 1024;
@@ -87,7 +97,7 @@ export class WasmEngine implements PromiseDriver {
     const memoryLimitBytes = limits ? limits.memoryMb * 1024 * 1024 : header.memoryLimitBytes;
     engine = new WasmEngine(deps, pooled.instance, context, control, header.hostFunctionIds[0], memoryLimitBytes);
     engine.module = { kind: header.moduleKind, sources: header.moduleSources, handler: header.handler };
-    engine.state = 'loaded';
+    engine.state = header.phase;
     engine.attachRuntimeHooks();
     if (limits) context.runtime.setMemoryLimit(memoryLimitBytes);
     engine.reseed(seed);
@@ -150,9 +160,8 @@ export class WasmEngine implements PromiseDriver {
   }
 
   snapshot(): Uint8Array {
-    this.enter('loaded');
+    this.enter(this.state === 'blank' ? 'blank' : 'loaded');
     try {
-      assert(!this.context.runtime.hasPendingJob() || true, 'idle');
       const { runtimePointer, contextPointer } = pointersOf(this.context);
       const stale = wrapperAllocationsOf(this.context);
       const memory = new Uint8Array(this.instance.memory.buffer);
@@ -164,6 +173,7 @@ export class WasmEngine implements PromiseDriver {
         controlPointer: this.control.value as number, hostFunctionIds: [this.hostFunctionId],
         staleValuePointers: stale.values, staleBlockPointers: stale.blocks, interruptHandler: true,
         moduleKind: this.module.kind, moduleSources: this.module.sources, handler: this.module.handler,
+        phase: this.state === 'blank' ? 'blank' : 'loaded',
       };
       return encodeWasmImageV1({ header, pageIndexes, pages });
     } finally {

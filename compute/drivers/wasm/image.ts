@@ -32,6 +32,7 @@ export interface WasmImageHeaderV1 {
   moduleKind: 'commonjs' | 'module';
   moduleSources: Record<string, string> | null; // ESM files for the module loader (re-attached)
   handler: string;
+  phase: 'blank' | 'loaded';    // 'blank': prelude only (a base image); 'loaded': function initialised
 }
 
 export interface WasmImageV1 {

@@ -15,6 +15,9 @@ export interface PooledInstance {
 export class InstancePool {
   private readonly idle = new Map<number, PooledInstance[]>(); // by maximumPages
   private readonly targets = new Map<number, number>();
+  // The glue dirties the same pages in every fresh instance of one build and size (data
+  // segments, bss, constructors' allocations): scanning 16+ MiB once per size, not per instance.
+  private readonly dirtyBySize = new Map<number, Uint32Array>();
   private refilling = false;
   private closed = false;
 
@@ -56,8 +59,12 @@ export class InstancePool {
 
   private async make(initialPages: number, maximumPages: number): Promise<PooledInstance> {
     const instance = await newBlankInstance(this.build, initialPages, maximumPages);
-    const { pageIndexes } = capturePages(new Uint8Array(instance.memory.buffer));
-    return { instance, dirtyPages: pageIndexes };
+    let dirtyPages = this.dirtyBySize.get(initialPages);
+    if (!dirtyPages) {
+      dirtyPages = capturePages(new Uint8Array(instance.memory.buffer)).pageIndexes;
+      this.dirtyBySize.set(initialPages, dirtyPages);
+    }
+    return { instance, dirtyPages };
   }
 
   // Refill one instance per macrotask so invocations waiting on this thread interleave.

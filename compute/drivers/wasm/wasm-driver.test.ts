@@ -29,7 +29,7 @@ describe('wasm driver images', () => {
     const decoded = decodeWasmImageV1(image.bytes, driver.buildHash);
     expect(decoded.pages.byteLength).toBe(decoded.pageIndexes.length * imagePageBytes);
     expect(decoded.header).toMatchObject({ version: 1, moduleKind: 'commonjs', handler: 'index.handler' });
-    expect(encodeWasmImageV1(decoded)).toEqual(image.bytes);
+    expect(Buffer.compare(encodeWasmImageV1(decoded), image.bytes)).toBe(0);
     expect(driver.importImage(driver.exportImage(image)).bytes).toBe(image.bytes);
   });
 

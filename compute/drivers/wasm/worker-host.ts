@@ -43,7 +43,6 @@ export class WorkerHost {
     this.worker.on('message', (reply: WorkerReply) => this.settle(reply));
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', () => this.fail(new DriverError('EnvironmentDestroyed', 'worker thread exited')));
-    this.worker.unref();
   }
 
   get isAlive(): boolean {
