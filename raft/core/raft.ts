@@ -209,6 +209,7 @@ export class Raft {
     if (!this.log.commitTo(index)) return false;
     // A leader removed from the configuration steps down once the change commits (thesis §4.2.2).
     if (!isVoter(this.membership, this.id) && this.membershipIndex <= this.log.committed) {
+      broadcastAppend(this); // tell the others the change committed before going quiet
       this.becomeFollower(this.term, null);
     }
     return true;

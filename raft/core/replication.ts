@@ -96,6 +96,9 @@ export function handleAppendResponse(raft: Raft, message: Extract<Message, { typ
   if (raft.maybeCommit()) {
     if (raft.role !== 'leader') return;
     broadcastAppend(raft);
+  } else if (wasPaused) {
+    // It may have missed commit updates while paused; one (possibly empty) append tells it.
+    sendAppend(raft, message.from, true);
   }
   while (sendAppend(raft, message.from, false)) {
     // Pipelining: fill the window while entries remain.
