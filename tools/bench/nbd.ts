@@ -1,0 +1,151 @@
+// Bench for blockstore/nbd/: our NBD server over MemoryBlockDevice against `nbdkit memory 1G`,
+// both measured in this run by the same clients (ARCHITECTURE.md: "measured against a named
+// reference in the same run"). Sequential 1 MiB: nbdcopy (libnbd) over one connection, writing a
+// 256 MiB file of pseudo-random bytes (never zeros: LIMITS.md) then reading it back to `null:`.
+// Random 4 KiB at queue depth 32: fio's nbd engine (libnbd), over the region just written so
+// reads hit data rather than holes. measureNbdTarget(uri) is exported for other rows (volumes vs
+// `nbdkit file`). Clients and nbdkit are child processes, killed when done.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createCipheriv } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { MemoryBlockDevice, MemoryExportRegistry, startNbdServer } from '../../blockstore/nbd/index.js';
+import { type BenchRow, formatRows } from './report.js';
+
+const mebibyte = 1 << 20;
+const sequentialBytes = 256 * mebibyte;
+const randomRegionBytes = 256 * mebibyte;
+const randomSeconds = 3;
+const childTimeoutMs = 30_000;
+
+export interface NbdTargetFigures {
+  seqWriteMBps: number;
+  seqReadMBps: number;
+  randReadIops: number;
+  randWriteIops: number;
+  /** The worse of the random 4 KiB read and write completion-latency p99s, in ms. */
+  p99Ms: number;
+}
+
+interface Finished { code: number | null; stdout: string; stderr: string; seconds: number }
+
+function runChild(command: string, args: readonly string[]): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (data: Buffer) => { stdout += data.toString(); });
+    child.stderr.on('data', (data: Buffer) => { stderr += data.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), childTimeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.slice(0, 500)}`));
+      else resolve({ code, stdout, stderr, seconds });
+    });
+  });
+}
+
+/** fio JSON → IOPS and p99 completion latency (ms) of the one job. */
+async function fioRandom(uri: string, mode: 'randread' | 'randwrite'): Promise<{ iops: number; p99Ms: number }> {
+  const result = await runChild('fio', ['--name=nbd', '--ioengine=nbd', `--uri=${uri}`, `--rw=${mode}`, '--bs=4k', '--iodepth=32',
+    `--size=${randomRegionBytes}`, `--runtime=${randomSeconds}`, '--time_based', '--randrepeat=1', '--output-format=json']);
+  const job = JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))).jobs[0];
+  const side = mode === 'randread' ? job.read : job.write;
+  const percentiles = (side.clat_ns?.percentile ?? {}) as Record<string, number>;
+  return { iops: side.iops as number, p99Ms: (percentiles['99.000000'] ?? 0) / 1e6 };
+}
+
+/** Measures one NBD target (an export of at least 256 MiB that may be overwritten). */
+export async function measureNbdTarget(uri: string): Promise<NbdTargetFigures> {
+  const directory = mkdtempSync(join(tmpdir(), 'cairn-bench-nbd-'));
+  try {
+    const source = join(directory, 'source.img');
+    const key = Buffer.alloc(16, 0x5e);
+    writeFileSync(source, createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(sequentialBytes)));
+    readFileSync(source); // warm the page cache so the write measures NBD, not the disk
+    const copy = ['--connections=1', `--request-size=${mebibyte}`, '--sparse=0', '--no-extents'];
+    const written = await runChild('nbdcopy', [...copy, '--flush', source, uri]);
+    const read = await runChild('nbdcopy', [...copy, uri, 'null:']);
+    const randomRead = await fioRandom(uri, 'randread');
+    const randomWrite = await fioRandom(uri, 'randwrite');
+    return {
+      seqWriteMBps: sequentialBytes / 1e6 / written.seconds,
+      seqReadMBps: sequentialBytes / 1e6 / read.seconds,
+      randReadIops: randomRead.iops,
+      randWriteIops: randomWrite.iops,
+      p99Ms: Math.max(randomRead.p99Ms, randomWrite.p99Ms),
+    };
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address !== 'object') throw new Error('no port');
+  return address.port;
+}
+
+async function waitForPort(port: number, child: ChildProcess): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    if (child.exitCode !== null) throw new Error(`nbdkit exited with ${child.exitCode}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => { socket.destroy(); resolve(true); });
+      socket.on('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`nbdkit did not listen on ${port}`);
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  return match ? Number(match[1]) / 1024 : 0;
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const server = await startNbdServer({
+    host: '127.0.0.1', port: 0, registry: new MemoryExportRegistry({ bench: new MemoryBlockDevice(1024 * mebibyte) }),
+  });
+  const port = await freePort();
+  const nbdkit = spawn('nbdkit', ['-f', '-p', String(port), '-i', '127.0.0.1', 'memory', '1G'], { stdio: 'ignore' });
+  try {
+    await waitForPort(port, nbdkit);
+    const ours = await measureNbdTarget(`nbd://127.0.0.1:${server.port}/bench`);
+    const oursRss = process.memoryUsage().rss / mebibyte;
+    const reference = await measureNbdTarget(`nbd://127.0.0.1:${port}/`);
+    const referenceRss = rssMiB(nbdkit.pid!);
+    const referenceName = 'nbdkit memory 1G';
+    const row = (name: string, figure: number, referenceFigure: number, unit: string, higherIsBetter: boolean, note?: string): BenchRow =>
+      ({ name, figure, referenceFigure, unit, referenceName, higherIsBetter, note });
+    return [
+      row('nbd seq write 1 MiB (nbdcopy, 1 conn, MemoryBlockDevice)', ours.seqWriteMBps, reference.seqWriteMBps, 'MB/s', true, '256 MiB random data + flush'),
+      row('nbd seq read 1 MiB (nbdcopy, 1 conn, MemoryBlockDevice)', ours.seqReadMBps, reference.seqReadMBps, 'MB/s', true, 'to null:'),
+      row('nbd rand read 4 KiB QD32 (fio nbd)', ours.randReadIops, reference.randReadIops, 'ops/s', true, `${randomSeconds} s over 256 MiB`),
+      row('nbd rand write 4 KiB QD32 (fio nbd)', ours.randWriteIops, reference.randWriteIops, 'ops/s', true, `${randomSeconds} s over 256 MiB`),
+      row('nbd rand 4 KiB QD32 p99 latency', ours.p99Ms, reference.p99Ms, 'ms p99', false, 'worse of read and write'),
+      row('nbd server RSS after the runs', oursRss, referenceRss, 'MiB RSS', false, 'ours is the whole bench process'),
+    ];
+  } finally {
+    nbdkit.kill('SIGKILL');
+    await server.close();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const started = Date.now();
+  const rows = await run();
+  console.log(formatRows(rows));
+  console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
