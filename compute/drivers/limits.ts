@@ -17,6 +17,7 @@ export const wasmPageBytes = 65536;
 export const blankInitialPages = 256;    // 16 MiB: the glue's default initial heap
 export const poolSizeDefault = 4;        // blank instances kept per worker per shape
 export const poolSizeMax = 64;
+export const refillIdleMs = 3;           // pool refills wait for this much quiet on their thread
 export const workersDefault = 2;
 export const workersMax = 64;
 export const environmentsPerWorkerMax = 4000; // ~10 GiB virtual reservation each; 12k/process total

@@ -3,7 +3,7 @@
 // remembers which 4 KiB pages the glue dirtied, so a restore zeroes exactly those it does not
 // overwrite. Instances are never returned to the pool: a used instance holds guest data.
 import { assert } from '../../../dedup/errors.js';
-import { blankInitialPages, poolSizeMax } from '../limits.js';
+import { blankInitialPages, poolSizeMax, refillIdleMs } from '../limits.js';
 import { capturePages } from './image.js';
 import { newBlankInstance, type BlankInstance, type QuickJsBuild } from './quickjs-internals.js';
 
@@ -20,6 +20,7 @@ export class InstancePool {
   private readonly dirtyBySize = new Map<number, Uint32Array>();
   private refilling = false;
   private closed = false;
+  private lastTakeMs = 0;
 
   constructor(private readonly build: QuickJsBuild, private readonly sizePerShape: number) {
     assert(sizePerShape >= 0 && sizePerShape <= poolSizeMax, 'pool size in bounds');
@@ -32,6 +33,7 @@ export class InstancePool {
     const list = this.idle.get(maximumPages) ?? [];
     const index = list.findIndex((pooled) => pooled.instance.initialPages >= initialPages);
     const pooled = index >= 0 ? list.splice(index, 1)[0] : await this.make(Math.max(initialPages, blankInitialPages), maximumPages);
+    this.lastTakeMs = performance.now();
     this.refillSoon();
     assert(pooled.instance.memory.buffer.byteLength >= initialPages * 65536, 'pool: instance too small');
     return pooled;
@@ -67,14 +69,21 @@ export class InstancePool {
     return { instance, dirtyPages };
   }
 
-  // Refill one instance per macrotask so invocations waiting on this thread interleave.
+  // Refill one instance at a time, and only once the thread has seen no take() for
+  // refillIdleMs: a refill blocks the thread for a whole instantiation, which must not land in
+  // front of the next restore of a burst.
   private refillSoon(): void {
     if (this.refilling || this.closed) return;
     this.refilling = true;
-    setTimeout(() => void this.refillOne(), 0);
+    setTimeout(() => void this.refillOne(), refillIdleMs);
   }
 
   private async refillOne(): Promise<void> {
+    const idleMs = performance.now() - this.lastTakeMs;
+    if (idleMs < refillIdleMs) {
+      setTimeout(() => void this.refillOne(), refillIdleMs - idleMs);
+      return;
+    }
     for (const [maximumPages, target] of this.targets) {
       const list = this.idle.get(maximumPages) ?? [];
       this.idle.set(maximumPages, list);
