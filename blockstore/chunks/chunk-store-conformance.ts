@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AssertionError } from '../../dedup/errors.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import { chunkIdOf, type ChunkId } from './chunk-id.js';
+import { chunkBytes } from './test-bytes.js';
 import type { ChunkStore } from './chunk-store.js';
 import { isChunkStoreError } from './errors.js';
 
@@ -19,16 +20,7 @@ export interface ChunkStoreFixture {
   cleanup: () => Promise<void>;
 }
 
-/** Deterministic incompressible test bytes (never zeros, LIMITS.md): xorshift32 from a seed hash. */
-export function chunkBytes(seed: string, length: number): Buffer {
-  const out = Buffer.alloc(length + 3);
-  let state = createHash('sha256').update(seed).digest().readUInt32LE(0) | 1;
-  for (let offset = 0; offset < length; offset += 4) {
-    state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
-    out.writeInt32LE(state | 0, offset);
-  }
-  return out.subarray(0, length);
-}
+export { chunkBytes };
 
 function sample(seed: string, length = 4096): { id: ChunkId; bytes: Buffer } {
   const bytes = chunkBytes(seed, length);
@@ -148,6 +140,16 @@ export function chunkStoreConformance(name: string, openFixture: () => Promise<C
       expect(await store.has(released.id)).toBe(false);
       await store.put(dropped.id, dropped.bytes);
       expect((await store.get(dropped.id)).equals(dropped.bytes)).toBe(true);
+    });
+
+    it('pins are counted: one writer aborting does not expose another writer\'s chunk', async () => {
+      const shared = sample('shared');
+      await store.put(shared.id, shared.bytes); // writer A
+      await store.put(shared.id, shared.bytes); // writer B
+      store.unpin([shared.id]); // A aborts
+      expect((await store.gc()).chunksFreed).toBe(0);
+      await store.commit(one(shared.id), []); // B commits
+      expect(await store.refCount(shared.id)).toBe(1);
     });
 
     it('a put racing gc on an unreferenced chunk is never lost', async () => {

@@ -23,10 +23,12 @@ export interface ChunkStoreStats {
  * Concurrent calls share fsyncs (group commit). Segment bytes are fsynced before the index
  * entries that point at them.
  *
- * Pins are in memory (a crash drops them; the writer's work is lost with it, by design) and are
- * a set, not a count: put pins, commit unpins ids with positive deltas, unpin() unpins. If two
- * writers race on one new id and one unpins, the other's commit may meet a collected chunk; it
- * then fails with ChunkMissing and writes nothing — never a count on absent bytes.
+ * Pins are in memory (a crash drops them, with the unfinished writes they protected) and are
+ * counted: each put takes one pin, each commit releases one per id with a positive delta, and
+ * unpin releases one per listed id. So a writer puts each distinct chunk once and commits it
+ * once (a repeated chunk: one put, delta n). Racing writers on one chunk each hold their own pin.
+ * A commit whose positive delta meets an absent chunk fails with ChunkMissing and writes nothing —
+ * never a count on absent bytes.
  *
  * Buffer ownership: put reads `ciphertext` until it settles and does not copy it; the caller must
  * not mutate it before then. get returns a fresh Buffer owned by the caller.

@@ -3,8 +3,8 @@
 // 2. free: under indexLock, re-read each candidate, re-check count 0 and pins in one tick while
 //    marking it doomed, delete its entry (bytes stay until step 3; recovery never re-indexes
 //    them because they lie before the tail marker);
-// 3. compact sealed segments (older than the active one when GC began, so no new record can land
-//    in them) whose live fraction is low: copy live chunks (verified) through the append
+// 3. compact sealed segments (below the first segment of any group in flight when GC began, so no
+//    new record or index entry can land in them) whose live fraction is low: copy live chunks (verified) through the append
 //    pipeline (fsynced), switch their entries under indexLock, then unlink the old file. A crash
 //    before the switch leaves the old entries valid; after it, an unreferenced old file that the
 //    next GC deletes.
@@ -26,10 +26,11 @@ export interface GcHost {
   readonly meta: MetaStore;
   readonly limits: ChunkStoreLimits;
   readonly segments: Map<number, SegmentFile>;
-  readonly pins: ReadonlySet<ChunkId>;
+  readonly pins: { has(id: ChunkId): boolean };
   readonly doomed: Map<ChunkId, Promise<void>>;
   readonly indexLock: Mutex;
-  activeSegmentNumber(): number;
+  /** Segments below this are sealed and all their index entries are written. */
+  indexedSealedBelow(): number;
   relocate(id: ChunkId, ciphertext: Buffer): Promise<Placement>;
   entryOf(id: ChunkId): Promise<ChunkEntryV1 | undefined>;
   readVerified(id: ChunkId, entry: ChunkEntryV1): Promise<Buffer | undefined>;
@@ -39,7 +40,7 @@ interface Located { id: ChunkId; entry: ChunkEntryV1 }
 const sliceSize = 512;
 
 export async function runGc(host: GcHost): Promise<GcResult> {
-  const sealedBelow = host.activeSegmentNumber();
+  const sealedBelow = host.indexedSealedBelow();
   const { candidates, liveBytesBySegment } = await scanIndex(host);
   const freed = await freeGarbage(host, candidates);
   for (const candidate of candidates) {

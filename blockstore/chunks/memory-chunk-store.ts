@@ -10,13 +10,14 @@ import type { ChunkStore, ChunkStoreStats, GcResult, ScrubResult } from './chunk
 import { ChunkStoreError } from './errors.js';
 import { resolveLimits, type ChunkStoreLimits } from './limits.js';
 import { Mutex } from './mutex.js';
+import { Pins } from './pins.js';
 
 interface StoredChunk { bytes: Buffer; refCount: number }
 
 export class MemoryChunkStore implements ChunkStore {
   readonly meta: MetaStore;
   private readonly chunks = new Map<ChunkId, StoredChunk>();
-  private readonly pins = new Set<ChunkId>();
+  private readonly pins = new Pins();
   private readonly commitLock = new Mutex();
   private readonly limits: ChunkStoreLimits;
   private closed = false;
@@ -31,7 +32,7 @@ export class MemoryChunkStore implements ChunkStore {
     assertChunkId(id);
     assert(ciphertext.length <= this.limits.chunkCiphertextBytesMax, 'chunk exceeds chunkCiphertextBytesMax');
     assert(chunkIdOf(ciphertext) === id, `chunk id ${id} does not match sha256(ciphertext)`);
-    this.pins.add(id);
+    this.pins.pin(id);
     if (!this.chunks.has(id)) this.chunks.set(id, { bytes: Buffer.from(ciphertext), refCount: 0 });
   }
 
@@ -70,12 +71,12 @@ export class MemoryChunkStore implements ChunkStore {
       }
       await this.meta.batch(metaOps);
       for (const [id, refCount] of next) this.chunks.get(id)!.refCount = refCount;
-      for (const [id, delta] of refDeltas) if (delta > 0) this.pins.delete(id);
+      for (const [id, delta] of refDeltas) if (delta > 0) this.pins.release(id);
     });
   }
 
   unpin(ids: Iterable<ChunkId>): void {
-    for (const id of ids) this.pins.delete(id);
+    for (const id of ids) this.pins.release(id);
   }
 
   async refCount(id: ChunkId): Promise<number> {

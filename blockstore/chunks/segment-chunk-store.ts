@@ -16,6 +16,7 @@ import { ChunkStoreError, isChunkStoreError } from './errors.js';
 import { runGc, type GcHost } from './gc.js';
 import { resolveLimits, type ChunkStoreLimits } from './limits.js';
 import { Mutex } from './mutex.js';
+import { Pins } from './pins.js';
 import { recoverSegments } from './recovery.js';
 import type { SegmentFile } from './segment-file.js';
 import {
@@ -46,7 +47,7 @@ export async function openChunkStore(options: OpenChunkStoreOptions): Promise<Se
 }
 
 export class SegmentChunkStore implements ChunkStore, GcHost {
-  readonly pins = new Set<ChunkId>();
+  readonly pins = new Pins();
   readonly doomed = new Map<ChunkId, Promise<void>>();
   readonly indexLock = new Mutex();
   /** What the last open recovered from the segment tail. */
@@ -80,7 +81,7 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
     assert(ciphertext.length <= this.limits.chunkCiphertextBytesMax, `chunk of ${ciphertext.length} bytes exceeds chunkCiphertextBytesMax`);
     const actual = chunkIdOf(ciphertext);
     assert(actual === id, `chunk id ${id} does not match sha256(ciphertext) ${actual}`);
-    this.pins.add(id); // same tick as the doomed check below, see header
+    this.pins.pin(id); // same tick as the doomed check below, see header
     for (let attempt = 0; attempt < 3; attempt++) {
       const doomed = this.doomed.get(id);
       if (doomed !== undefined) { await doomed; continue; }
@@ -135,7 +136,7 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
   }
 
   unpin(ids: Iterable<ChunkId>): void {
-    for (const id of ids) this.pins.delete(id);
+    for (const id of ids) this.pins.release(id);
   }
 
   async refCount(id: ChunkId): Promise<number> {
@@ -197,6 +198,10 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
 
   activeSegmentNumber(): number {
     return this.writer.active.segmentNumber;
+  }
+
+  indexedSealedBelow(): number {
+    return this.writer.indexedSealedBelow();
   }
 
   relocate(id: ChunkId, ciphertext: Buffer): Promise<Placement> {
@@ -305,7 +310,7 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
     for (const id of changed) ops.push({ type: 'put', key: chunkKeyOf(id), value: encodeChunkEntryV1(current.get(id)!) });
     await this.meta.batch(ops);
     for (const request of accepted) {
-      for (const [id, delta] of request.refDeltas) if (delta > 0) this.pins.delete(id);
+      for (const [id, delta] of request.refDeltas) if (delta > 0) this.pins.release(id);
       request.resolve();
     }
   }

@@ -29,6 +29,8 @@ export class SegmentWriter {
   private draining: Promise<void> | undefined;
   /** Group commits completed; tests and the bench read it to prove sharing. */
   groupsCommitted = 0;
+  /** Segment the group in flight began in: its index entries may still point below `active`. */
+  private groupFirstSegmentNumber: number | undefined;
 
   constructor(
     private readonly directory: string,
@@ -48,6 +50,15 @@ export class SegmentWriter {
     });
   }
 
+  /**
+   * Every segment below this number is sealed AND fully indexed. A group that rolls the segment
+   * writes its index entries (for records in the old segment) only after the roll, so `active`
+   * alone would let GC compact a segment whose newest entries are not in the index yet.
+   */
+  indexedSealedBelow(): number {
+    return this.groupFirstSegmentNumber ?? this.active.segmentNumber;
+  }
+
   /** Resolves when every append queued so far has settled. */
   async idle(): Promise<void> {
     while (this.draining !== undefined) await this.draining;
@@ -57,6 +68,7 @@ export class SegmentWriter {
     try {
       while (this.queue.length > 0) {
         const group = this.takeGroup();
+        this.groupFirstSegmentNumber = this.active.segmentNumber;
         try {
           const placements = await this.commitGroup(group);
           this.groupsCommitted++;
@@ -67,6 +79,8 @@ export class SegmentWriter {
           this.onFailure(error);
           for (const request of group) request.reject(error);
           for (const request of this.queue.splice(0)) request.reject(error);
+        } finally {
+          this.groupFirstSegmentNumber = undefined;
         }
       }
     } finally {
