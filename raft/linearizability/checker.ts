@@ -96,7 +96,7 @@ function checkPart<State, Input, Output>(model: Model<State, Input, Output>, par
   let event = head.next;
   let longest = 0;
   for (let steps = 0; head.next !== null; steps++) {
-    if (steps > searchStepsMax) return { ok: false, detail: `search exceeded ${searchStepsMax} steps` };
+    if (steps > searchStepsMax) return { ok: false, detail: `undecided: search exceeded ${searchStepsMax} steps (treated as a failure)` };
     if (event!.isCall) {
       const operation = part[event!.id];
       const result = model.step(state, operation.input, operation.output);

@@ -14,7 +14,10 @@ export interface KvRecord {
 }
 
 export function checkKvHistory(records: readonly KvRecord[]): Verdict {
-  const history: HistoryOperation<KvModelInput, KvModelOutput>[] = records.map((record) => ({
+  // A get that never answered changes nothing and constrains nothing: leaving it out is exact,
+  // and keeps the search from trying it at every point.
+  const relevant = records.filter((record) => record.response !== null || record.input.op !== 'get');
+  const history: HistoryOperation<KvModelInput, KvModelOutput>[] = relevant.map((record) => ({
     input: record.input,
     output: record.response === null || record.output === null ? undefined : record.output,
     call: record.invoke,

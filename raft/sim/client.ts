@@ -51,7 +51,7 @@ export class SimClient {
         return this.transmit(world);
       }
     }
-    if (world.healing ? this.healOperationsLeft > 0 : world.prng.chance(0.3)) this.begin(world);
+    if (world.healing ? this.healOperationsLeft > 0 : world.prng.chance(0.5)) this.begin(world);
   }
 
   private begin(world: ClientWorld): void {
@@ -73,7 +73,9 @@ export class SimClient {
   private transmit(world: ClientWorld): void {
     const current = this.current!;
     const nodes = world.nodes();
-    const target = this.leaderGuess !== null && nodes.includes(this.leaderGuess) ? this.leaderGuess : world.prng.pick(nodes);
+    // Mostly the believed leader; sometimes anyone, so deposed leaders still see traffic.
+    const useGuess = this.leaderGuess !== null && nodes.includes(this.leaderGuess) && !world.prng.chance(0.2);
+    const target = useGuess ? this.leaderGuess! : world.prng.pick(nodes);
     current.attempts++;
     current.hinted = false;
     current.retryAt = world.now + retryTicks;

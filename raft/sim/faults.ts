@@ -7,7 +7,9 @@ export function injectFaults(world: World): void {
   const { prng, options } = world;
   const live = world.liveNodes();
   if (prng.chance(options.crashProbability) && live.length > 0) {
-    const victim = prng.pick(live);
+    // Leaders are the interesting victims: half the crashes hit the current one.
+    const leader = world.leader();
+    const victim = leader && prng.chance(0.5) ? leader : prng.pick(live);
     world.log(`crash ${victim.id}`);
     victim.crash();
   }
@@ -30,6 +32,12 @@ function partition(world: World): void {
   const { prng, network } = world;
   const ids = [...world.nodes.keys()];
   const kind = prng.nextBelow(3);
+  const leader = world.leader();
+  if (kind === 1 && leader && prng.chance(0.5)) {
+    world.log(`isolate leader ${leader.id}`);
+    for (const other of ids) if (other !== leader.id) { network.cut(leader.id, other); network.cut(other, leader.id); }
+    return;
+  }
   if (kind === 0) {
     const side = new Set(ids.filter(() => prng.chance(0.5)));
     world.log(`partition {${[...side]}} | {${ids.filter((id) => !side.has(id))}}`);
