@@ -3,8 +3,10 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { AssertionError } from '../dedup/errors.js';
-import { renderS3ErrorXml, S3Error, toS3Error } from './s3-errors.js';
+import { STATUS_CODES } from 'node:http';
+import { renderS3ErrorXml, S3Error, toS3Error, type S3ErrorCode } from './s3-errors.js';
 import { gatewayLimits } from './limits.js';
 import { authenticate } from './request-auth.js';
 import type { CredentialsLookup } from './auth/sigv4-verify.js';
@@ -36,6 +38,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     return503OnClosing: true,
     genReqId: () => randomBytes(8).toString('hex').toUpperCase(),
     http: { maxHeaderSize: gatewayLimits.headerBytesMax },
+    clientErrorHandler: (error, socket) => sendHttpParseError(error as NodeJS.ErrnoException, socket, deps.logger),
   });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   await app.register(async (s3) => {
@@ -49,6 +52,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       url: '/*',
       handler: async (request, reply) => {
         const address = parseAddress(request.raw.url ?? '/', request.headers.host, deps.domains);
+        refuseSignatureV2(request, address.query);
         const auth = authenticate(request, deps.credentials, deps.services.region, new Date(deps.clock()));
         const call: S3Call = { request, reply, address, auth, services: deps.services };
         reply.header('x-amz-request-id', request.id);
@@ -58,6 +62,41 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     });
   });
   return app as unknown as FastifyInstance;
+}
+
+// SigV2 (header "AWS key:signature", or presigned ?AWSAccessKeyId&Signature&Expires — boto3's
+// default presign) would otherwise look anonymous and get a bare AccessDenied. S3 regions without
+// SigV2 answer this (S3 API Reference, "Authenticating Requests (AWS Signature Version 4)").
+function refuseSignatureV2(request: FastifyRequest, query: ReadonlyMap<string, string>): void {
+  const authorization = request.headers.authorization;
+  const headerV2 = typeof authorization === 'string' && authorization.startsWith('AWS ');
+  const queryV2 = query.has('AWSAccessKeyId') && query.has('Signature');
+  if (headerV2 || queryV2) {
+    throw new S3Error('InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
+  }
+}
+
+// Requests node's HTTP parser refuses never reach a route, so fastify's default would answer them
+// in JSON. S3 clients parse XML error bodies: answer with the S3 code that says what went wrong.
+// Node's codes: https://nodejs.org/api/http.html#event-clienterror (llhttp's HPE_* names).
+const httpParseErrors: Readonly<Record<string, S3ErrorCode>> = {
+  HPE_HEADER_OVERFLOW: 'RequestHeaderSectionTooLarge',
+  HPE_INVALID_EOF_STATE: 'IncompleteBody',          // the connection ended inside a body
+  ERR_HTTP_REQUEST_TIMEOUT: 'RequestTimeout',
+};
+
+function sendHttpParseError(error: NodeJS.ErrnoException, socket: Socket, logger: Logger | undefined): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const code = httpParseErrors[error.code ?? ''] ?? 'InvalidRequest';
+  const s3Error = code === 'InvalidRequest' ? new S3Error(code, `The HTTP request could not be parsed (${error.code ?? 'unknown'}).`) : new S3Error(code);
+  logger?.debug({ err: error, code }, 'unparsable HTTP request');
+  if (socket.writable) {
+    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    const body = renderS3ErrorXml(s3Error, { requestId });
+    socket.write(`HTTP/1.1 ${s3Error.status} ${STATUS_CODES[s3Error.status] ?? ''}\r\nContent-Type: application/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
+      + `x-amz-request-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }
 
 function sendS3Error(error: unknown, request: FastifyRequest, reply: FastifyReply, logger: Logger | undefined): void {

@@ -8,7 +8,8 @@ import { AssertionError } from '../dedup/errors.js';
 import { renderS3ErrorXml, S3Error, s3ErrorCodes, s3ErrorTable, toS3Error, type S3ErrorCode } from './s3-errors.js';
 
 // Transcribed from https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList
-// NotModified is the 304 of conditional GET (RFC 9110 §15.4.5), not in that list.
+// NotModified is the 304 of conditional GET (RFC 9110 §15.4.5), not in that list; neither is
+// InvalidPartNumber (416), which GetObject answers for a partNumber past the part count.
 const documentedStatus: Record<S3ErrorCode, number> = {
   AccessDenied: 403, AccountProblem: 403, AllAccessDisabled: 403,
   AuthorizationHeaderMalformed: 400, AuthorizationQueryParametersError: 400,
@@ -17,7 +18,7 @@ const documentedStatus: Record<S3ErrorCode, number> = {
   IllegalLocationConstraintException: 400, IncompleteBody: 400, InternalError: 500,
   InvalidAccessKeyId: 403, InvalidArgument: 400, InvalidBucketName: 400, InvalidBucketState: 409,
   InvalidDigest: 400, InvalidEncryptionAlgorithmError: 400, InvalidLocationConstraint: 400,
-  InvalidObjectState: 403, InvalidPart: 400, InvalidPartOrder: 400, InvalidRange: 416,
+  InvalidObjectState: 403, InvalidPart: 400, InvalidPartNumber: 416, InvalidPartOrder: 400, InvalidRange: 416,
   InvalidRequest: 400, InvalidSecurity: 403, InvalidStorageClass: 400, InvalidTag: 400,
   InvalidToken: 400, InvalidURI: 400, KeyTooLongError: 400, MalformedACLError: 400,
   MalformedPOSTRequest: 400, MalformedTrailerError: 400, MalformedXML: 400, MaxMessageLengthExceeded: 400,

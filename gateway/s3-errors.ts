@@ -32,6 +32,7 @@ export type S3ErrorCode =
   | 'InvalidObjectState'
   | 'InvalidPart'
   | 'InvalidPartOrder'
+  | 'InvalidPartNumber'
   | 'InvalidRange'
   | 'InvalidRequest'
   | 'InvalidSecurity'
@@ -107,6 +108,9 @@ export const s3ErrorTable: { readonly [Code in S3ErrorCode]: S3ErrorSpec } = {
   InvalidLocationConstraint: { status: 400, message: 'The specified location (Region) constraint is not valid.' },
   InvalidObjectState: { status: 403, message: 'The operation is not valid for the current state of the object.' },
   InvalidPart: { status: 400, message: 'One or more of the specified parts could not be found. The part might not have been uploaded, or the specified ETag might not have matched the uploaded part\'s ETag.' },
+  // Not in the "List of error codes" page, but GetObject/HeadObject answer it for a partNumber past
+  // the object's part count (GetObject, "partNumber"; observed from S3).
+  InvalidPartNumber: { status: 416, message: 'The requested partnumber is not satisfiable' },
   InvalidPartOrder: { status: 400, message: 'The list of parts was not in ascending order. The parts list must be specified in order by part number.' },
   InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
   InvalidRequest: { status: 400, message: 'Invalid Request' },

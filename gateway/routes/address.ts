@@ -49,8 +49,13 @@ export function parseQuery(raw: string): Map<string, string> {
 function bucketFromHost(host: string | undefined, domains: readonly string[]): string | undefined {
   if (!host) return undefined;
   const name = host.replace(/:\d+$/, '').toLowerCase();
+  // The longest matching domain wins: with domains [localhost, s3.localhost], the host
+  // photos.s3.localhost names bucket "photos", not "photos.s3".
+  let bucket: string | undefined;
   for (const domain of domains) {
-    if (name.endsWith(`.${domain}`)) return name.slice(0, -domain.length - 1);
+    if (!name.endsWith(`.${domain}`)) continue;
+    const candidate = name.slice(0, -domain.length - 1);
+    if (bucket === undefined || candidate.length < bucket.length) bucket = candidate;
   }
-  return undefined;
+  return bucket;
 }

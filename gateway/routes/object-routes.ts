@@ -64,7 +64,7 @@ function partRange(record: ObjectRecordV1, raw: string): { start: number; endInc
   if (!/^\d+$/.test(raw) || partNumber < 1 || partNumber > gatewayLimits.partNumberMax) {
     throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { extra: { ArgumentName: 'partNumber', ArgumentValue: raw } });
   }
-  if (partNumber > sizes.length) throw new S3Error('InvalidPartNumber' as never, 'The requested partnumber is not satisfiable');
+  if (partNumber > sizes.length) throw new S3Error('InvalidPartNumber');
   const start = sizes.slice(0, partNumber - 1).reduce((sum, size) => sum + size, 0);
   if (sizes[partNumber - 1] === 0) return 'whole';
   return { start, endInclusive: start + sizes[partNumber - 1] - 1 };
