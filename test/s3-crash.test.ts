@@ -95,7 +95,7 @@ it(`survives ${rounds} rounds of kill -9 during ${clients} concurrent PUTs`, asy
     const loops = Array.from({ length: clients }, (_, client) => putLoop(s3, client, round, prng(seed + round * 1000 + client), history, stop));
     const before = ackedPuts.count;
     // Kill at a seeded instant once this round's PUTs are flowing (the first ack proves it).
-    while (ackedPuts.count === before) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let waited = 0; ackedPuts.count === before && waited < 30_000; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
     await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 800)));
     await cairn.kill();
     stop.stopped = true;
