@@ -196,6 +196,15 @@ export function driverConformance(name: string, startDriver: () => Promise<Micro
       await done(environment);
     });
 
+    it('unbounded recursion fails the invocation and leaves the environment usable', async () => {
+      const environment = await loaded({ handler: 'index.handler', files: { 'index.js': 'const f = (n) => f(n + 1) + 1;\nexports.handler = async (e) => (e.deep ? f(0) : "ok");' } });
+      const outcome = await invoke(environment, { deep: true });
+      expect(outcome.ok).toBe(false);
+      if (!outcome.ok) expect(outcome.error.trace.length).toBeLessThanOrEqual(51);
+      expect(result(await invoke(environment, {}))).toBe('ok');
+      await done(environment);
+    });
+
     it('guest has no host process, filesystem or network', async () => {
       const environment = await loaded({ handler: 'index.handler', files: { 'index.js': `exports.handler = async () => [typeof process, typeof fetch, typeof XMLHttpRequest, typeof std, typeof os, typeof globalThis.require];` } });
       expect(result(await invoke(environment, {}))).toEqual(['undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined']);

@@ -253,7 +253,7 @@ function setHandler(namespace, exportName, handlerName) {
 function errorShape(error) {
   if (error instanceof Error || (error && typeof error === 'object' && 'message' in error)) {
     const name = String(error.name || 'Error'), message = String(error.message);
-    const stack = typeof error.stack === 'string' ? error.stack.split('\n').filter((l) => l.trim() && !l.includes('cairn:prelude.js') && !l.includes('(native)')) : [];
+    const stack = typeof error.stack === 'string' ? error.stack.split('\n').filter((l) => l.trim() && !l.includes('cairn:prelude.js') && !l.includes('(native)')).slice(0, 50) : [];
     return { errorType: name, errorMessage: message, trace: [name + ': ' + message].concat(stack) };
   }
   return { errorType: typeof error, errorMessage: String(error), trace: [] };
