@@ -38,15 +38,24 @@ export function objectBody(request: FastifyRequest, auth: AuthenticatedRequest, 
   pipeline(request.raw, decoder, () => {});
   const trailers = (): ReadonlyMap<string, string> => (decoder instanceof AwsChunkedDecoder ? decoder.trailers : new Map());
   const digest = requestDigest(request, trailers, alwaysCompute);
-  return { body: checkedPieces(decoder, length), digest, signal: controller.signal };
+  return { body: checkedPieces(decoder, length, controller.signal), digest, signal: controller.signal };
 }
 
-async function* checkedPieces(source: AsyncIterable<Buffer>, length: number): AsyncGenerator<Buffer> {
+async function* checkedPieces(source: AsyncIterable<Buffer>, length: number, aborted: AbortSignal): AsyncGenerator<Buffer> {
   let total = 0;
-  for await (const piece of source) {
-    total += piece.length;
-    if (total > length) throw new S3Error('IncompleteBody', 'The request body is longer than its declared length.');
-    yield piece;
+  try {
+    for await (const piece of source) {
+      total += piece.length;
+      if (total > length) throw new S3Error('IncompleteBody', 'The request body is longer than its declared length.');
+      yield piece;
+    }
+  } catch (error) {
+    // A client that hangs up mid-body makes node fail the stream with "aborted" (ECONNRESET):
+    // that is the client's short body, not a bug of ours to answer 500 and log.
+    if (!(error instanceof S3Error) && (aborted.aborted || (error as NodeJS.ErrnoException).code === 'ECONNRESET')) {
+      throw new S3Error('IncompleteBody', 'The connection closed before the request body was complete.', { cause: error });
+    }
+    throw error;
   }
   if (total !== length) throw new S3Error('IncompleteBody');
 }
