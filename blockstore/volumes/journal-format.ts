@@ -1,0 +1,88 @@
+// The write journal's record format (STYLE.md §5). One journal file per (volume, journal number);
+// a number is never reused, so each file has its own key and every record a unique nonce (its
+// sequence number) — AES-256-GCM's one rule (NIST SP 800-38D §8). Records are encrypted because
+// the journal holds plaintext blocks; the header is authenticated as AAD.
+//
+// Record: header (32 bytes, clear) ‖ ciphertext of the payload ‖ GCM tag (16 bytes)
+//   header: magic u32 'CJR1' | kind u8 (1 write, 2 zero) | 3 zero bytes | seq u64 | offset u64 |
+//           length u32 (bytes of volume covered) | payloadBytes u32 (= length for write, 0 for zero)
+// Replay stops at the first record that is short, out of sequence or fails authentication: that
+// is a torn tail, and everything after it was never acknowledged as durable.
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { assert } from '../../dedup/index.js';
+import type { VolumeId } from './records.js';
+
+export const journalHeaderBytes = 32;
+export const journalTagBytes = 16;
+const magic = 0x434a5231; // 'CJR1'
+
+export type JournalRecord =
+  | { kind: 'write'; offset: number; data: Buffer }
+  | { kind: 'zero'; offset: number; length: number };
+
+export function journalKeyOf(masterKey: Buffer, volume: VolumeId, journalNumber: number): Buffer {
+  assert(Number.isSafeInteger(journalNumber) && journalNumber > 0, 'journal numbers start at 1');
+  return createHmac('sha256', masterKey).update(`cairn volume journal v1\0${volume}\0${journalNumber}`).digest();
+}
+
+function nonceOf(seq: number): Buffer {
+  const nonce = Buffer.alloc(12);
+  nonce.writeBigUInt64BE(BigInt(seq), 4);
+  return nonce;
+}
+
+/** Encodes one record; the result is fresh (it never aliases `record.data`). */
+export function encodeJournalRecord(key: Buffer, seq: number, record: JournalRecord): Buffer {
+  assert(Number.isSafeInteger(seq) && seq > 0, 'sequence numbers start at 1');
+  const payload = record.kind === 'write' ? record.data : undefined;
+  const length = record.kind === 'write' ? record.data.length : record.length;
+  const payloadBytes = payload?.length ?? 0;
+  const out = Buffer.allocUnsafe(journalHeaderBytes + payloadBytes + journalTagBytes);
+  out.writeUInt32BE(magic, 0);
+  out.writeUInt32BE(record.kind === 'write' ? 0x01000000 : 0x02000000, 4);
+  out.writeBigUInt64BE(BigInt(seq), 8);
+  out.writeBigUInt64BE(BigInt(record.offset), 16);
+  out.writeUInt32BE(length, 24);
+  out.writeUInt32BE(payloadBytes, 28);
+  const cipher = createCipheriv('aes-256-gcm', key, nonceOf(seq), { authTagLength: journalTagBytes });
+  cipher.setAAD(out.subarray(0, journalHeaderBytes));
+  let at = journalHeaderBytes;
+  if (payload) at += cipher.update(payload).copy(out, at);
+  at += cipher.final().copy(out, at);
+  cipher.getAuthTag().copy(out, at);
+  assert(at + journalTagBytes === out.length, 'record length is header + payload + tag');
+  return out;
+}
+
+/** Decodes the valid prefix of a journal file. */
+export function decodeJournal(key: Buffer, bytes: Buffer): JournalRecord[] {
+  const records: JournalRecord[] = [];
+  let at = 0;
+  for (let seq = 1; at + journalHeaderBytes + journalTagBytes <= bytes.length; seq++) {
+    const header = bytes.subarray(at, at + journalHeaderBytes);
+    if (header.readUInt32BE(0) !== magic || header.readBigUInt64BE(8) !== BigInt(seq)) break;
+    const kindWord = header.readUInt32BE(4);
+    const offset = Number(header.readBigUInt64BE(16));
+    const length = header.readUInt32BE(24);
+    const payloadBytes = header.readUInt32BE(28);
+    const end = at + journalHeaderBytes + payloadBytes + journalTagBytes;
+    if (end > bytes.length || (kindWord !== 0x01000000 && kindWord !== 0x02000000)) break;
+    const decipher = createDecipheriv('aes-256-gcm', key, nonceOf(seq), { authTagLength: journalTagBytes });
+    decipher.setAAD(header);
+    decipher.setAuthTag(bytes.subarray(end - journalTagBytes, end));
+    let payload: Buffer;
+    try {
+      payload = Buffer.concat([decipher.update(bytes.subarray(at + journalHeaderBytes, end - journalTagBytes)), decipher.final()]);
+    } catch {
+      break; // torn or overwritten tail
+    }
+    if (kindWord === 0x01000000) {
+      if (payloadBytes !== length) break;
+      records.push({ kind: 'write', offset, data: payload });
+    } else {
+      records.push({ kind: 'zero', offset, length });
+    }
+    at = end;
+  }
+  return records;
+}

@@ -1,0 +1,286 @@
+// A writable volume as an NBD BlockDevice (blockstore/nbd/block-device.ts). Writes land in an
+// in-memory overlay of whole 64 KiB blocks and in the volume's journal (journal.ts) in one
+// synchronous step, so the journal holds exactly the writes the overlay holds; fold.ts later
+// seals the overlay's blocks into chunks and the block map. Reads look in the overlay first
+// (read-your-writes), then the block map, then read zeros.
+//
+// A partial write to a block not yet in the overlay first loads the block (read-modify-write):
+// the overlay always holds complete blocks, so a fold never needs the old content.
+import { assert, openChunk } from '../../dedup/index.js';
+import type { BlockMap, MappedBlock } from './block-map.js';
+import { NbdError, type BlockDevice, type BlockExtent, type ChunkId, type ChunkStore } from './deps.js';
+import { encodeJournalRecord, type JournalRecord } from './journal-format.js';
+import type { JournalWriter } from './journal.js';
+import { dirtyBytesMax, foldTriggerBytes, journalFoldBytes, readCacheBlocksMax, volumeBlockBytes } from './limits.js';
+
+export type Dirty = Buffer | 'zero';
+const zeroBlock = Buffer.alloc(volumeBlockBytes);
+const retriesMax = 64;
+
+export interface VolumeCore {
+  chunks: ChunkStore;
+  /** Runs one fold (fold.ts); the volume only decides when. */
+  fold(volume: Volume): Promise<void>;
+}
+
+export class Volume implements BlockDevice {
+  readonly readOnly: boolean;
+  readonly canMultiConn = true;
+  active = new Map<number, Dirty>();
+  frozen: Map<number, Dirty> | undefined;
+  failure: unknown;
+  closed = false;
+  private readonly loading = new Map<number, Promise<void>>();
+  private readonly readCache = new Map<ChunkId, Buffer>();
+  private folding: Promise<void> | undefined;
+  private seq = 0;
+
+  constructor(
+    readonly name: string,
+    public sizeBytes: number,
+    readonly map: BlockMap,
+    private readonly core: VolumeCore,
+    public journal: JournalWriter | undefined,
+    public journalKey: Buffer | undefined,
+  ) {
+    this.readOnly = journal === undefined;
+  }
+
+  get dirtyBytes(): number {
+    return (this.active.size + (this.frozen?.size ?? 0)) * volumeBlockBytes;
+  }
+
+  /** A fresh journal begins its sequence at 1 (journal-format.ts nonces). */
+  switchJournal(journal: JournalWriter, key: Buffer): JournalWriter {
+    const previous = this.journal;
+    assert(previous !== undefined, 'only writable volumes switch journals');
+    this.journal = journal;
+    this.journalKey = key;
+    this.seq = 0;
+    return previous;
+  }
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    this.checkRange(offset, length);
+    const out = Buffer.allocUnsafe(length);
+    const loads: Promise<void>[] = [];
+    // Every lookup happens before the first await: the read sees one consistent state.
+    forEachBlock(offset, length, (index, from, to, at) => {
+      const dirty = this.active.get(index) ?? this.frozen?.get(index);
+      const mapped = dirty === undefined ? this.map.visible(index) : undefined;
+      if (dirty instanceof Buffer) dirty.copy(out, at, from, to);
+      else if (mapped) loads.push(this.readBlock(mapped).then((plain) => { plain.copy(out, at, from, to); }));
+      else out.fill(0, at, at + (to - from));
+    });
+    await Promise.all(loads);
+    return out;
+  }
+
+  async write(offset: number, data: Buffer, fua: boolean): Promise<void> {
+    this.checkWritable(offset, data.length);
+    await this.makeRoom();
+    await this.prepare(offset, data.length, true, () => {
+      this.copyIn(offset, data);
+      this.log({ kind: 'write', offset, data });
+    });
+    await this.finish(fua);
+  }
+
+  async writeZeroes(offset: number, length: number, options: { fua: boolean; noHole: boolean; fastZero: boolean }): Promise<void> {
+    // noHole is served as a hole: zero blocks are never stored (issue 4), and a hole reads as
+    // zeros, which is what proto.md NBD_CMD_WRITE_ZEROES promises. Zeroing is always fast here.
+    await this.zero(offset, length, true, options.fua);
+  }
+
+  async trim(offset: number, length: number, fua: boolean): Promise<void> {
+    // proto.md NBD_CMD_TRIM: content afterwards is unspecified; we drop whole blocks only.
+    await this.zero(offset, length, false, fua);
+  }
+
+  async flush(): Promise<void> {
+    this.checkHealthy();
+    await this.journal?.sync();
+    this.checkHealthy();
+  }
+
+  async blockStatus(offset: number, length: number): Promise<BlockExtent[]> {
+    this.checkRange(offset, length);
+    const extents: BlockExtent[] = [];
+    forEachBlock(offset, length, (index, from, to) => {
+      const dirty = this.active.get(index) ?? this.frozen?.get(index);
+      const hole = dirty === undefined ? this.map.visible(index) === undefined : dirty === 'zero';
+      const last = extents[extents.length - 1];
+      if (last && last.hole === hole) last.length += to - from;
+      else extents.push({ length: to - from, hole, zero: hole });
+    });
+    assert(extents.reduce((sum, extent) => sum + extent.length, 0) === length, 'extents cover the range');
+    return extents;
+  }
+
+  /** Applies a replayed journal record to the overlay without journaling it again. */
+  async replay(record: JournalRecord): Promise<void> {
+    if (record.kind === 'write') await this.prepare(record.offset, record.data.length, true, () => this.copyIn(record.offset, record.data));
+    else await this.prepareZero(record.offset, record.length, true, () => undefined);
+  }
+
+  /** Waits for a running fold, then starts (and waits for) one more that takes everything. */
+  async foldNow(): Promise<void> {
+    while (this.folding) await this.folding.catch(() => undefined);
+    this.startFold();
+    await this.folding;
+  }
+
+  /** Decrypted content of a mapped block; shared from the cache, so callers copy out of it. */
+  async readBlock(mapped: MappedBlock): Promise<Buffer> {
+    const cached = this.readCache.get(mapped.id);
+    if (cached) {
+      this.readCache.delete(mapped.id);
+      this.readCache.set(mapped.id, cached);
+      return cached;
+    }
+    const plain = openChunk(await this.core.chunks.get(mapped.id), mapped.key);
+    assert(plain.length === volumeBlockBytes, 'a volume block is 64 KiB');
+    this.readCache.set(mapped.id, plain);
+    if (this.readCache.size > readCacheBlocksMax) this.readCache.delete(this.readCache.keys().next().value as ChunkId);
+    return plain;
+  }
+
+  private async zero(offset: number, length: number, partial: boolean, fua: boolean): Promise<void> {
+    this.checkWritable(offset, length);
+    await this.makeRoom();
+    await this.prepareZero(offset, length, partial, () => this.log({ kind: 'zero', offset, length }));
+    await this.finish(fua);
+  }
+
+  private copyIn(offset: number, data: Buffer): void {
+    forEachBlock(offset, data.length, (index, from, to, at) => {
+      const block = this.active.get(index);
+      assert(block instanceof Buffer, 'prepare left a block for every write');
+      data.copy(block, from, at, at + (to - from));
+    });
+  }
+
+  /** Zeroes the range in the overlay: whole blocks become 'zero' (a hole), partial ones are
+   * cleared in place when `partial` (writeZeroes) and left alone otherwise (trim). */
+  private prepareZero(offset: number, length: number, partial: boolean, then: () => void): Promise<void> {
+    return this.prepare(offset, length, false, () => {
+      forEachBlock(offset, length, (index, from, to) => {
+        if (to - from === volumeBlockBytes) {
+          if (this.active.has(index) || this.frozen?.has(index) || this.map.visible(index)) this.active.set(index, 'zero');
+        } else if (partial) {
+          const block = this.active.get(index);
+          assert(block instanceof Buffer, 'prepare left a block for every partial zero');
+          block.fill(0, from, to);
+        }
+      });
+      then();
+    }, !partial);
+  }
+
+  /** Makes the overlay hold a Buffer for every partial block of the range (and, when `full`, for
+   * every whole one), then runs `apply` in the same synchronous turn — so no fold can rotate the
+   * overlay and journal between the check and the change. `skipPartial`: trim leaves partial
+   * blocks alone, so it need not load them; whole blocks still wait for a load in progress. */
+  private async prepare(offset: number, length: number, full: boolean, apply: () => void, skipPartial = false): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      assert(attempt < retriesMax, 'prepare settles within retriesMax rounds');
+      const waits: Promise<void>[] = [];
+      forEachBlock(offset, length, (index, from, to) => {
+        const whole = to - from === volumeBlockBytes;
+        const loading = this.loading.get(index);
+        if (loading) waits.push(loading);
+        else if ((whole && full) || (!whole && !skipPartial)) {
+          const waiting = this.ensureBlock(index, !whole);
+          if (waiting) waits.push(waiting);
+        }
+      });
+      if (waits.length === 0) {
+        apply();
+        return;
+      }
+      await Promise.all(waits);
+    }
+  }
+
+  /** Puts a Buffer for `index` into the active overlay now, or returns what to wait for. */
+  private ensureBlock(index: number, needContent: boolean): Promise<void> | undefined {
+    const loading = this.loading.get(index);
+    if (loading) return loading;
+    const dirty = this.active.get(index);
+    if (dirty instanceof Buffer) return undefined;
+    const older = dirty ?? this.frozen?.get(index);
+    const mapped = older === undefined ? this.map.visible(index) : undefined;
+    if (older instanceof Buffer) this.active.set(index, Buffer.from(older));
+    else if (!needContent || older === 'zero' || !mapped) this.active.set(index, Buffer.alloc(volumeBlockBytes));
+    else {
+      const load = this.readBlock(mapped).then((plain) => {
+        this.loading.delete(index);
+        assert(!this.active.has(index), 'nobody fills a block that is loading');
+        this.active.set(index, Buffer.from(plain));
+      }, (error: unknown) => { this.loading.delete(index); throw error; });
+      this.loading.set(index, load);
+      return load;
+    }
+    return undefined;
+  }
+
+  private log(record: JournalRecord): void {
+    assert(this.journal && this.journalKey, 'writable volumes have a journal');
+    this.seq += 1;
+    this.journal.append(encodeJournalRecord(this.journalKey, this.seq, record));
+  }
+
+  private async finish(fua: boolean): Promise<void> {
+    const due = this.active.size * volumeBlockBytes >= foldTriggerBytes || (this.journal?.bytes ?? 0) >= journalFoldBytes;
+    if (due && !this.folding) this.startFold();
+    if (fua) await this.flush();
+  }
+
+  private startFold(): void {
+    const run = this.core.fold(this).catch((error: unknown) => { this.failure ??= error; });
+    this.folding = run.finally(() => { if (this.folding === guarded) this.folding = undefined; });
+    const guarded = this.folding;
+  }
+
+  private async makeRoom(): Promise<void> {
+    for (let round = 0; this.dirtyBytes > dirtyBytesMax && this.folding; round++) {
+      assert(round < retriesMax, 'a fold frees room within retriesMax rounds');
+      await this.folding;
+      this.checkHealthy();
+    }
+    await this.journal?.room();
+  }
+
+  private checkHealthy(): void {
+    if (this.closed) throw new NbdError('ESHUTDOWN', `volume ${this.name} is closed`);
+    if (this.failure) throw new NbdError('EIO', `volume ${this.name} failed: ${String(this.failure)}`);
+  }
+
+  private checkRange(offset: number, length: number): void {
+    assert(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length > 0, 'range is positive integers');
+    if (offset + length > this.sizeBytes) throw new NbdError('EINVAL', 'range past the end of the volume (was it shrunk?)');
+    this.checkHealthy();
+  }
+
+  private checkWritable(offset: number, length: number): void {
+    assert(!this.readOnly, 'the server never writes to a read-only export');
+    this.checkRange(offset, length);
+  }
+}
+
+/** Visits each block overlapping [offset, offset + length): index, byte range inside the block,
+ * and where that range starts relative to `offset`. */
+export function forEachBlock(offset: number, length: number, visit: (index: number, from: number, to: number, at: number) => void): void {
+  const end = offset + length;
+  for (let position = offset; position < end;) {
+    const index = Math.floor(position / volumeBlockBytes);
+    const from = position - index * volumeBlockBytes;
+    const to = Math.min(volumeBlockBytes, end - index * volumeBlockBytes);
+    visit(index, from, to, position - offset);
+    position += to - from;
+  }
+}
+
+export function isZeroBlock(block: Buffer): boolean {
+  return block.equals(zeroBlock);
+}
