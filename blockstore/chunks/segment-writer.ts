@@ -29,8 +29,9 @@ export class SegmentWriter {
   private draining: Promise<void> | undefined;
   /** Group commits completed; tests and the bench read it to prove sharing. */
   groupsCommitted = 0;
-  /** Segment the group in flight began in: its index entries may still point below `active`. */
-  private groupFirstSegmentNumber: number | undefined;
+  /** Segments the groups in flight began in: their index entries may still point below `active`. */
+  private readonly groupsInFlight: number[] = [];
+  private failed = false;
 
   constructor(
     private readonly directory: string,
@@ -42,6 +43,7 @@ export class SegmentWriter {
   ) {}
 
   append(id: ChunkId, ciphertext: Uint8Array, createEntry: boolean): Promise<Placement> {
+    if (this.failed) return Promise.reject(new Error('segment writer stopped after a disk error'));
     assert(ciphertext.length <= this.limits.chunkCiphertextBytesMax, 'append larger than chunkCiphertextBytesMax');
     return new Promise<Placement>((resolve, reject) => {
       this.queue.push({ id, ciphertext, createEntry, resolve, reject });
@@ -56,7 +58,7 @@ export class SegmentWriter {
    * alone would let GC compact a segment whose newest entries are not in the index yet.
    */
   indexedSealedBelow(): number {
-    return this.groupFirstSegmentNumber ?? this.active.segmentNumber;
+    return this.groupsInFlight.length > 0 ? Math.min(...this.groupsInFlight) : this.active.segmentNumber;
   }
 
   /** Resolves when every append queued so far has settled. */
@@ -64,28 +66,54 @@ export class SegmentWriter {
     while (this.draining !== undefined) await this.draining;
   }
 
+  /**
+   * Two groups overlap: while group k's index batch syncs in LevelDB, group k+1's records are
+   * written and fdatasynced. Each group's own order (bytes durable, then its entries) holds, and
+   * index batches are issued one at a time in group order, so the tail marker only moves forward.
+   */
   private async drain(): Promise<void> {
+    let previousIndexed: Promise<void> = Promise.resolve();
     try {
-      while (this.queue.length > 0) {
+      for (;;) {
+        if (this.queue.length === 0 || this.failed) {
+          await previousIndexed; // appends may arrive meanwhile; they must not wait for a new drain
+          if (this.queue.length === 0 || this.failed) break;
+          continue;
+        }
         const group = this.takeGroup();
-        this.groupFirstSegmentNumber = this.active.segmentNumber;
+        const firstSegmentNumber = this.active.segmentNumber;
+        this.groupsInFlight.push(firstSegmentNumber);
+        let ops: MetaOp[];
+        let placements: Placement[];
         try {
-          const placements = await this.commitGroup(group);
+          placements = await this.writeGroup(group);
+          ops = this.indexOps(group, placements);
+        } catch (error) {
+          this.stop(error, group);
+          break;
+        }
+        await previousIndexed;
+        previousIndexed = this.meta.batch(ops).then(() => {
           this.groupsCommitted++;
           group.forEach((request, index) => request.resolve(placements[index]));
-        } catch (error) {
-          // The file or index may now hold part of the group: stop (fail-stop, STYLE.md §6);
-          // reopening recovers the tail from disk.
-          this.onFailure(error);
-          for (const request of group) request.reject(error);
-          for (const request of this.queue.splice(0)) request.reject(error);
-        } finally {
-          this.groupFirstSegmentNumber = undefined;
-        }
+        }, (error: unknown) => this.stop(error, group)).finally(() => {
+          this.groupsInFlight.splice(this.groupsInFlight.indexOf(firstSegmentNumber), 1);
+        });
       }
     } finally {
       this.draining = undefined;
     }
+  }
+
+  /**
+   * The file or index may now hold part of a group: stop (fail-stop, STYLE.md §6). Reopening
+   * recovers the tail from disk.
+   */
+  private stop(error: unknown, group: readonly AppendRequest[]): void {
+    this.failed = true;
+    this.onFailure(error);
+    for (const request of group) request.reject(error);
+    for (const request of this.queue.splice(0)) request.reject(error);
   }
 
   private takeGroup(): AppendRequest[] {
@@ -103,7 +131,8 @@ export class SegmentWriter {
     return group;
   }
 
-  private async commitGroup(group: readonly AppendRequest[]): Promise<Placement[]> {
+  /** Writes the group's records (rolling segments as needed) and fdatasyncs every file touched. */
+  private async writeGroup(group: readonly AppendRequest[]): Promise<Placement[]> {
     const touched = new Set<SegmentFile>();
     const placements: Placement[] = [];
     let run: Uint8Array[] = [];
@@ -125,7 +154,6 @@ export class SegmentWriter {
     }
     if (run.length > 0) await this.active.write(run, runStart);
     await Promise.all([...touched].map((segment) => segment.datasync()));
-    await this.meta.batch(this.indexOps(group, placements));
     assert(placements.length === group.length, 'one placement per append');
     return placements;
   }
