@@ -1,0 +1,146 @@
+// S3 door benchmarks against a real `cairn serve` child process on loopback:
+// - one PUT / GET stream of 1 GiB of unique data vs writing (with fsync) / reading a plain file;
+// - 4 KiB PUT and GET at 32 concurrent clients (ops/s, p99) vs one 4 KiB append+fdatasync per op;
+// - the server's peak RSS while a 5 GiB object streams in and out.
+import { createHash, randomBytes } from 'node:crypto';
+import { open, readFile, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { BenchRow } from './report.js';
+import { makeDataDir, removeDataDir, startCairn, type CairnProcess } from '../../test/helpers/cairn-process.js';
+import { s3ClientFor } from '../../test/helpers/s3-client.js';
+
+const mib = 1024 * 1024;
+
+/** Unique data without a PRNG bottleneck: a random 64 MiB pool, each MiB stamped with its index. */
+function uniqueStream(totalBytes: number, pool: Buffer): Readable {
+  let offset = 0;
+  return Readable.from((function* () {
+    for (let index = 0; offset < totalBytes; index++) {
+      const size = Math.min(mib, totalBytes - offset);
+      const piece = Buffer.from(pool.subarray((index * mib) % pool.length, (index * mib) % pool.length + size));
+      for (let at = 0; at + 16 <= size; at += 4096) piece.writeUInt32LE(index ^ (at * 2654435761), at);
+      offset += size;
+      yield piece;
+    }
+  })());
+}
+
+async function plainFileWrite(path: string, bytes: number, pool: Buffer): Promise<number> {
+  const started = performance.now();
+  const handle = await open(path, 'w');
+  for await (const piece of uniqueStream(bytes, pool)) await handle.write(piece as Buffer);
+  await handle.sync();
+  await handle.close();
+  return bytes / mib / ((performance.now() - started) / 1000);
+}
+
+async function plainFileRead(path: string, bytes: number): Promise<number> {
+  const started = performance.now();
+  const hash = createHash('md5');
+  for await (const piece of createReadStream(path, { highWaterMark: mib })) hash.update(piece as Buffer);
+  return bytes / mib / ((performance.now() - started) / 1000);
+}
+
+async function timedPut(s3: S3Client, key: string, bytes: number, pool: Buffer): Promise<number> {
+  const started = performance.now();
+  await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: key, Body: uniqueStream(bytes, pool), ContentLength: bytes }));
+  return bytes / mib / ((performance.now() - started) / 1000);
+}
+
+async function timedGet(s3: S3Client, key: string, bytes: number): Promise<number> {
+  const started = performance.now();
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'bench', Key: key }));
+  const hash = createHash('md5');
+  for await (const piece of got.Body as AsyncIterable<Uint8Array>) hash.update(piece);
+  return bytes / mib / ((performance.now() - started) / 1000);
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+async function smallOps(s3: S3Client, concurrency: number, durationMs: number, kind: 'put' | 'get'): Promise<{ opsPerSecond: number; p99Ms: number }> {
+  const latencies: number[] = [];
+  const deadline = performance.now() + durationMs;
+  const body = randomBytes(4096);
+  await Promise.all(Array.from({ length: concurrency }, async (_, client) => {
+    for (let i = 0; performance.now() < deadline && i < 100_000; i++) {
+      const started = performance.now();
+      const key = `small/${client}/${i % 64}`;
+      if (kind === 'put') {
+        body.writeUInt32LE(client * 1_000_003 + i, 0);
+        await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: key, Body: body }));
+      } else {
+        const got = await s3.send(new GetObjectCommand({ Bucket: 'bench', Key: key }));
+        await got.Body!.transformToByteArray();
+      }
+      latencies.push(performance.now() - started);
+    }
+  }));
+  return { opsPerSecond: latencies.length / (durationMs / 1000), p99Ms: percentile(latencies, 0.99) };
+}
+
+async function fsyncPerOp(path: string, durationMs: number): Promise<{ opsPerSecond: number; p99Ms: number }> {
+  const handle = await open(path, 'a');
+  const block = randomBytes(4096);
+  const latencies: number[] = [];
+  const deadline = performance.now() + durationMs;
+  for (let i = 0; performance.now() < deadline && i < 1_000_000; i++) {
+    const started = performance.now();
+    await handle.write(block);
+    await handle.datasync();
+    latencies.push(performance.now() - started);
+  }
+  await handle.close();
+  return { opsPerSecond: latencies.length / (durationMs / 1000), p99Ms: percentile(latencies, 0.99) };
+}
+
+async function peakRssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const match = /VmHWM:\s+(\d+) kB/.exec(status);
+  return match ? Number(match[1]) / 1024 : 0;
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const scratch = await makeDataDir();
+  const cairn: CairnProcess = await startCairn({ extraArgs: ['--log-level', 'error'] });
+  const s3 = s3ClientFor(cairn);
+  const pool = randomBytes(64 * mib);
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
+    const streamBytes = 1024 * mib;
+    const fileWrite = await plainFileWrite(join(scratch, 'plain'), streamBytes, pool);
+    const fileRead = await plainFileRead(join(scratch, 'plain'), streamBytes);
+    await rm(join(scratch, 'plain'));
+    const put = await timedPut(s3, 'stream', streamBytes, pool);
+    const get = await timedGet(s3, 'stream', streamBytes);
+    rows.push({ name: 'S3 PUT 1 GiB unique data, one stream', figure: put, unit: 'MB/s', referenceName: 'plain file write+fsync', referenceFigure: fileWrite, higherIsBetter: true, note: 'aim ≥ 0.4' });
+    rows.push({ name: 'S3 GET 1 GiB, one stream', figure: get, unit: 'MB/s', referenceName: 'plain file read', referenceFigure: fileRead, higherIsBetter: true, note: 'aim ≥ 0.6' });
+
+    const many = s3ClientFor(cairn); // the SDK's agent allows 50 sockets: enough for 32 clients
+    const reference = await fsyncPerOp(join(scratch, 'appends'), 3000);
+    const puts = await smallOps(many, 32, 5000, 'put');
+    const gets = await smallOps(many, 32, 5000, 'get');
+    rows.push({ name: 'S3 PUT 4 KiB, 32 clients', figure: puts.opsPerSecond, unit: 'ops/s', referenceName: '4 KiB append+fdatasync per op', referenceFigure: reference.opsPerSecond, higherIsBetter: true, note: `p99 ${puts.p99Ms.toFixed(1)} ms vs ${reference.p99Ms.toFixed(2)} ms` });
+    rows.push({ name: 'S3 GET 4 KiB, 32 clients', figure: gets.opsPerSecond, unit: 'ops/s', referenceName: '4 KiB append+fdatasync per op', referenceFigure: reference.opsPerSecond, higherIsBetter: true, note: `p99 ${gets.p99Ms.toFixed(1)} ms` });
+    many.destroy();
+
+    const bigBytes = 5 * 1024 * mib;
+    const rssBefore = await peakRssMiB(cairn.child.pid!);
+    await timedPut(s3, 'five-gib', bigBytes, pool);
+    await timedGet(s3, 'five-gib', bigBytes);
+    const rss = await peakRssMiB(cairn.child.pid!);
+    rows.push({ name: 'server peak RSS streaming a 5 GiB object in and out', figure: rss, unit: 'MiB', referenceName: 'limit', referenceFigure: 300, higherIsBetter: false, note: `peak before: ${rssBefore.toFixed(0)} MiB` });
+  } finally {
+    s3.destroy();
+    await cairn.stop();
+    await removeDataDir(cairn.dataDir);
+    await removeDataDir(scratch);
+  }
+  return rows;
+}
