@@ -25,7 +25,8 @@ export interface ClientWorld {
 }
 
 const retryTicks = 12;
-const attemptsMax = 6;
+// Long enough that giving up (a pending operation) is rare: each one widens the checker's search.
+const attemptsMax = 20;
 const keys = ['a', 'b', 'c'];
 
 export class SimClient {

@@ -19,6 +19,12 @@ export function injectFaults(world: World): void {
     world.log(`restart ${node.id}`);
     node.start(world.prng.fork());
   }
+  if (prng.chance(options.pauseProbability) && live.length > 0) {
+    const leader = world.leader();
+    const node = leader && prng.chance(0.5) ? leader : prng.pick(live);
+    node.pausedUntil = world.now + prng.between(1, options.pauseTicksMax);
+    world.log(`pause ${node.id} until ${node.pausedUntil}`);
+  }
   if (prng.chance(options.partitionProbability)) partition(world);
   if (prng.chance(options.healProbability) && world.network.cutCount() > 0) {
     world.log('heal network');

@@ -41,6 +41,11 @@ export class Network<T> {
     this.packets.push({ from, to, payload, deliverAt: now + delay, order: this.prng.nextU32() });
   }
 
+  /** Holds a packet for a paused receiver until the next tick (no loss: the bytes are buffered). */
+  defer(from: number, to: number, payload: T, now: number): void {
+    this.packets.push({ from, to, payload, deliverAt: now + 1, order: this.prng.nextU32() });
+  }
+
   /** Packets due at `now`, in a seeded random order; a link cut while in flight drops them too. */
   takeDue(now: number): { from: number; to: number; payload: T }[] {
     const due: Packet<T>[] = [];

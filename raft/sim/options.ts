@@ -20,6 +20,11 @@ export interface SimOptions {
   readonly healProbability: number;
   readonly membershipProbability: number;
   readonly transferProbability: number;
+  /** Per node per tick: probability its clock skips a tick or runs a double one (thesis §6.4.1). */
+  readonly clockSkewProbability: number;
+  /** Per tick: probability a node freezes (a GC or VM pause) for pauseTicksMax ticks at most. */
+  readonly pauseProbability: number;
+  readonly pauseTicksMax: number;
   readonly compactEvery: number;
   readonly snapshotChunkBytes: number;
 }
@@ -50,6 +55,9 @@ export function drawOptions(seed: number, prng: Prng, length: RunLength): SimOpt
     healProbability: pick([0.02, 0.05]),
     membershipProbability: pick([0, 0.01, 0.03]),
     transferProbability: pick([0, 0.005]),
+    clockSkewProbability: pick([0, 0.05, 0.2]),
+    pauseProbability: pick([0, 0.005, 0.01]),
+    pauseTicksMax: prng.between(10, 60),
     compactEvery: prng.between(8, 40),
     snapshotChunkBytes: pick([16, 64, 512]),
   };

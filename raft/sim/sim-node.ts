@@ -40,6 +40,8 @@ export class SimNode {
   raft: RaftNode | null = null;
   kv = new KvStore();
   appliedIndex = 0;
+  /** A paused process neither ticks nor reads its sockets until this tick. */
+  pausedUntil = 0;
   private writeWaiters = new Map<number, number>();
   private readWaiters = new Map<string, ClientRequest>();
   private confirmedReads: { index: number; request: ClientRequest }[] = [];

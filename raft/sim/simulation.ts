@@ -114,6 +114,7 @@ export class World {
     if (payload.kind === 'reply') return this.clients[payload.reply.client - 1].onReply(payload.reply, this.clientWorld());
     const node = this.nodes.get(nodeId(to));
     if (!node?.raft) return;
+    if (node.pausedUntil > this.now) return this.network.defer(payload.kind === 'raft' ? payload.message.from : clientAddressBase + payload.request.client, to, payload, this.now);
     if (payload.kind === 'raft') node.raft.step(payload.message);
     else node.handleRequest(payload.request, this.hooks);
     this.checker.afterStep(node);
@@ -124,6 +125,7 @@ export class World {
     this.healing = true;
     this.log('heal phase: network healed, all nodes restarted');
     this.network.healAll();
+    for (const node of this.nodes.values()) node.pausedUntil = 0;
     for (const node of this.nodes.values()) if (!node.alive()) node.start(this.prng.fork());
   }
 
@@ -133,8 +135,14 @@ export class World {
     if (!this.healing && this.now > this.options.faultTicks) this.startHeal();
     if (!this.healing) injectFaults(this);
     for (const node of this.liveNodes()) {
-      node.raft!.tick();
-      this.checker.afterStep(node);
+      if (node.pausedUntil > this.now) continue;
+      // Clocks drift: a node may miss a tick or run two, so no timeout is a reliable lease.
+      const skewed = !this.healing && this.prng.chance(this.options.clockSkewProbability);
+      const ticks = skewed ? this.prng.pick([0, 2]) : 1;
+      for (let k = 0; k < ticks; k++) {
+        node.raft!.tick();
+        this.checker.afterStep(node);
+      }
       node.processReady(this.hooks);
     }
     for (const packet of this.network.takeDue(this.now)) this.deliver(packet.to, packet.payload);
