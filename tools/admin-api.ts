@@ -8,6 +8,7 @@ import { S3Error, toS3Error } from '../gateway/s3-errors.js';
 import { isCairnError } from '../dedup/errors.js';
 import { validateSaltPolicy, type SaltPolicyV1 } from '../dedup/index.js';
 import type { CairnNode } from './node.js';
+import { parseVolumeAction, runVolumeAction, type VolumeAction } from './admin-volumes.js';
 
 export const adminPrefix = '/_cairn/admin';
 
@@ -17,7 +18,8 @@ export type AdminAction =
   | { kind: 'redundancy'; bucket: string; policy: SaltPolicyV1 }
   | { kind: 'gc' }
   | { kind: 'scrub' }
-  | { kind: 'stats' };
+  | { kind: 'stats' }
+  | VolumeAction;
 
 /** Runs one admin action against an open node: shared by the HTTP API and the offline CLI. */
 export async function runAdminAction(node: CairnNode, action: AdminAction): Promise<unknown> {
@@ -36,6 +38,7 @@ export async function runAdminAction(node: CairnNode, action: AdminAction): Prom
     case 'gc': return node.chunks.gc();
     case 'scrub': return node.chunks.scrub();
     case 'stats': return node.chunks.stats();
+    default: return runVolumeAction(node.volumes, action);
   }
 }
 
@@ -54,6 +57,8 @@ export function parseAdminAction(method: string, path: string, query: Record<str
     case 'POST /scrub': return { kind: 'scrub' };
     case 'GET /stats': return { kind: 'stats' };
   }
+  const volume = parseVolumeAction(route, (name) => required(query, name));
+  if (volume) return volume;
   throw new S3Error('MethodNotAllowed');
 }
 

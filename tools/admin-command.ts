@@ -7,7 +7,7 @@ import { signAdminRequest } from './admin-sign.js';
 import { openNode } from './node.js';
 import { readRootCredentials } from './root-credentials.js';
 
-export interface AdminCommandOptions { dataDir: string; region: string; salts?: string; by?: string; window?: string }
+export interface AdminCommandOptions { dataDir: string; region: string; salts?: string; by?: string; window?: string; size?: string }
 
 function route(command: string, args: string[], options: AdminCommandOptions): { method: string; path: string; query: Record<string, string> } {
   const words = [command, ...args];
@@ -19,7 +19,26 @@ function route(command: string, args: string[], options: AdminCommandOptions): {
   }
   if (words[0] === 'gc' || words[0] === 'scrub') return { method: 'POST', path: `/${words[0]}`, query: {} };
   if (words[0] === 'stats') return { method: 'GET', path: '/stats', query: {} };
+  if (words[0] === 'volume') return volumeRoute(words.slice(1), options);
   throw new Error(`unknown command: ${words.join(' ')} (cairn --help)`);
+}
+
+/** `cairn volume …` → admin route; sizes travel as typed ("10G") and are parsed by the API. */
+function volumeRoute(words: string[], options: AdminCommandOptions): { method: string; path: string; query: Record<string, string> } {
+  const [verb, first, second] = words;
+  const needSize = (): string => {
+    if (!options.size) throw new Error(`volume ${verb} needs --size SIZE (K/M/G/T suffixes)`);
+    return options.size;
+  };
+  if (verb === 'create' && first) return { method: 'POST', path: '/volumes', query: { name: first, size: needSize() } };
+  if (verb === 'list') return { method: 'GET', path: '/volumes', query: {} };
+  if (verb === 'info' && first) return { method: 'GET', path: '/volume', query: { name: first } };
+  if (verb === 'resize' && first) return { method: 'PUT', path: '/volume/size', query: { name: first, size: needSize() } };
+  if (verb === 'delete' && first) return { method: 'POST', path: '/volume/delete', query: { name: first } };
+  if (verb === 'snapshot' && first && second) return { method: 'POST', path: '/snapshots', query: { name: first, snap: second } };
+  if (verb === 'snapshots' && first) return { method: 'GET', path: '/snapshots', query: { name: first } };
+  if (verb === 'clone' && first && second) return { method: 'POST', path: '/clones', query: { source: first, name: second } };
+  throw new Error(`unknown command: volume ${words.join(' ')} (cairn --help)`);
 }
 
 async function runningEndpoint(dataDir: string): Promise<string | undefined> {

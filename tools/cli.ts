@@ -6,11 +6,13 @@ import { serve } from './serve.js';
 import { runAdminCommand } from './admin-command.js';
 
 const usage = `usage: cairn <command> [options]
-  serve                 [--data DIR] [--host 127.0.0.1] [--s3-port 9000] [--region us-east-1] [--location LABEL]
+  serve                 [--data DIR] [--host 127.0.0.1] [--s3-port 9000] [--nbd-port 10809] [--region us-east-1] [--location LABEL]
   user add NAME         prints a new access key pair for NAME
   user list
   bucket redundancy BUCKET --salts R --by user|time|location [--window SECONDS]
   gc | scrub | stats    collect garbage, verify every chunk, show store figures
+  volume create NAME --size 10G | list | info NAME | resize NAME --size S | delete NAME[@SNAP]
+  volume snapshot NAME SNAP | snapshots NAME | clone NAME@SNAP NEWNAME   (sizes: K/M/G/T)
 common: --data DIR (default ./data)`;
 
 async function main(argv: string[]): Promise<void> {
@@ -20,7 +22,7 @@ async function main(argv: string[]): Promise<void> {
       data: { type: 'string', default: './data' }, host: { type: 'string', default: '127.0.0.1' },
       's3-port': { type: 'string', default: '9000' }, region: { type: 'string', default: 'us-east-1' },
       location: { type: 'string', default: 'local' }, domain: { type: 'string', multiple: true },
-      salts: { type: 'string' }, by: { type: 'string' }, window: { type: 'string' }, 'log-level': { type: 'string', default: 'info' },
+      salts: { type: 'string' }, by: { type: 'string' }, size: { type: 'string' }, window: { type: 'string' }, 'log-level': { type: 'string', default: 'info' },
       'nbd-port': { type: 'string', default: '10809' }, 'lambda-port': { type: 'string', default: '9001' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -33,7 +35,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'serve') {
     const server = await serve({
       dataDir: values.data!, host: values.host!, s3Port: Number(values['s3-port']), region: values.region!, location: values.location!,
-      domains: values.domain ?? ['localhost', 's3.localhost'], logLevel: values['log-level']!, gcIntervalMs: 60_000,
+      domains: values.domain ?? ['localhost', 's3.localhost'], logLevel: values['log-level']!, gcIntervalMs: 60_000, nbdPort: Number(values['nbd-port']),
       rootAccessKey: process.env.CAIRN_ROOT_ACCESS_KEY, rootSecretKey: process.env.CAIRN_ROOT_SECRET_KEY,
     });
     const stop = () => { server.close().then(() => process.exit(0), () => process.exit(1)); };
@@ -41,7 +43,7 @@ async function main(argv: string[]): Promise<void> {
     process.once('SIGTERM', stop);
     return;
   }
-  const result = await runAdminCommand(command, rest, { dataDir: values.data!, region: values.region!, salts: values.salts, by: values.by, window: values.window });
+  const result = await runAdminCommand(command, rest, { dataDir: values.data!, region: values.region!, salts: values.salts, by: values.by, window: values.window, size: values.size });
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 }
 

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { LevelMetaStore, type MetaStore } from '../blockstore/meta/index.js';
 import { openChunkStore, type ChunkStore } from '../blockstore/chunks/index.js';
 import { BlobStore } from '../blockstore/blobs/index.js';
+import { FileJournalStore, VolumeService } from '../blockstore/volumes/index.js';
 import { deriveSalt } from '../dedup/index.js';
 import { BucketService } from '../gateway/service/buckets.js';
 import { ObjectService } from '../gateway/service/objects.js';
@@ -13,6 +14,7 @@ import { MultipartService } from '../gateway/service/multipart.js';
 import type { S3Services } from '../gateway/routes/context.js';
 import { loadSecrets } from './keys.js';
 import { UserRegistry } from './users.js';
+import { openCompute, type Compute } from '../compute/index.js';
 
 export interface NodeConfig {
   dataDir: string;
@@ -28,6 +30,8 @@ export interface CairnNode {
   blobs: BlobStore;
   users: UserRegistry;
   s3: S3Services;
+  compute: Compute;
+  volumes: VolumeService;
   close(): Promise<void>;
 }
 
@@ -36,23 +40,28 @@ export async function openNode(config: NodeConfig): Promise<CairnNode> {
   const meta = await LevelMetaStore.open(join(config.dataDir, 'meta'));
   const chunks = await openChunkStore({ dir: join(config.dataDir, 'chunks'), meta });
   const salts = new Map<number, Buffer>();
-  const blobs = new BlobStore({
-    chunks, masterKey: secrets.masterKey, randomBytes,
-    saltFor: (index) => {
-      let salt = salts.get(index);
-      if (!salt) salts.set(index, (salt = deriveSalt(secrets.saltSecret, index)));
-      return salt;
-    },
-  });
+  const saltFor = (index: number): Buffer => {
+    let salt = salts.get(index);
+    if (!salt) salts.set(index, (salt = deriveSalt(secrets.saltSecret, index)));
+    return salt;
+  };
+  const blobs = new BlobStore({ chunks, masterKey: secrets.masterKey, randomBytes, saltFor });
   const clock = () => Date.now();
   const users = await UserRegistry.open(meta, secrets.masterKey);
   const buckets = new BucketService(meta, clock, config.region);
-  const objects = new ObjectService({ meta, blobs, clock, location: config.location });
-  const multipart = new MultipartService({ meta, blobs, objects, clock, newUploadId: () => randomBytes(24).toString('base64url') });
+  const compute = await openCompute({ meta, blobs, region: config.region, clock, logger: config.logger });
+  const objects = new ObjectService({ meta, blobs, clock, location: config.location, events: compute.events });
+  const multipart = new MultipartService({ meta, blobs, objects, clock, newUploadId: () => randomBytes(24).toString('base64url'), prewarm: compute.prewarm });
+  const volumes = await VolumeService.open({
+    meta, chunks, journals: new FileJournalStore(join(config.dataDir, 'volumes')), masterKey: secrets.masterKey,
+    saltFor, clock, newId: () => randomBytes(12).toString('hex'), location: config.location,
+  });
   return {
-    config, meta, chunks, blobs, users,
+    config, meta, chunks, blobs, users, compute, volumes,
     s3: { buckets, objects, multipart, blobs, meta, region: config.region },
     async close() {
+      await compute.close();
+      await volumes.close();
       await chunks.close();
       await meta.close();
     },

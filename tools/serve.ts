@@ -8,6 +8,7 @@ import { openNode, type CairnNode } from './node.js';
 import { adminRoutes } from './admin-api.js';
 import { ensureRootCredentials } from './root-credentials.js';
 import { startGcTrigger } from './gc-trigger.js';
+import { startNbdServer } from '../blockstore/nbd/index.js';
 
 export interface ServeOptions {
   dataDir: string;
@@ -20,11 +21,14 @@ export interface ServeOptions {
   rootSecretKey?: string;
   logLevel: string;
   gcIntervalMs: number;
+  /** NBD port on `host`; 0 picks a free one (tests). */
+  nbdPort?: number;
 }
 
 export interface RunningServer {
   node: CairnNode;
   s3Port: number;
+  nbdPort: number;
   close(): Promise<void>;
 }
 
@@ -40,13 +44,16 @@ export async function serve(options: ServeOptions, logger: Logger = pino({ level
   const s3Port = typeof address === 'object' && address ? address.port : options.s3Port;
   const endpoint = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${s3Port}`;
   await writeFile(join(options.dataDir, 'endpoint.json'), JSON.stringify({ s3: endpoint, pid: process.pid }), { mode: 0o600 });
+  const nbd = await startNbdServer({ host: options.host, port: options.nbdPort ?? 10809, registry: node.volumes.exports, logger });
+  const nbdEndpoint = `nbd://${options.host.includes(':') ? `[${options.host}]` : options.host}:${nbd.port}`;
   const gc = startGcTrigger(node, options.gcIntervalMs, logger);
   logger.info({ s3: endpoint, dataDir: options.dataDir, region: options.region }, 'cairn node serving');
-  printBanner(endpoint, options.region, root);
+  printBanner(endpoint, options.region, root, nbdEndpoint);
   return {
-    node, s3Port,
+    node, s3Port, nbdPort: nbd.port,
     async close() {
       gc.stop();
+      await nbd.close();
       await gateway.close();
       await rm(join(options.dataDir, 'endpoint.json'), { force: true });
       await node.close();
@@ -54,10 +61,11 @@ export async function serve(options: ServeOptions, logger: Logger = pino({ level
   };
 }
 
-function printBanner(endpoint: string, region: string, root: { accessKeyId: string; secretAccessKey: string; created: boolean }): void {
+function printBanner(endpoint: string, region: string, root: { accessKeyId: string; secretAccessKey: string; created: boolean }, nbdEndpoint: string): void {
   const lines = [
     'Cairn is running.',
     `  S3 endpoint      ${endpoint}`,
+    `  NBD endpoint     ${nbdEndpoint}`,
     `  region           ${region}`,
     `  access key id    ${root.accessKeyId}`,
     `  secret key       ${root.created ? root.secretAccessKey : '(saved in the data dir: root-credentials.json)'}`,
