@@ -23,6 +23,8 @@ export interface GatewayDeps {
   logger?: Logger;
   /** Extra routes on the same server (the admin API), registered in their own encapsulated scope. */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
+  /** The one bucket a scoped (per-invocation, seed 7) access key may touch; undefined for normal keys. */
+  scopeOf?: (accessKeyId: string) => string | undefined;
 }
 
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
@@ -54,6 +56,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
         const address = parseAddress(request.raw.url ?? '/', request.headers.host, deps.domains);
         refuseSignatureV2(request, address.query);
         const auth = authenticate(request, deps.credentials, deps.services.region, new Date(deps.clock()));
+        const scope = deps.scopeOf?.(auth.accessKeyId);
+        if (scope !== undefined && address.bucket !== scope) throw new S3Error('AccessDenied', 'These credentials are scoped to another bucket.', { resource: address.bucket ?? '/' });
         const call: S3Call = { request, reply, address, auth, services: deps.services };
         reply.header('x-amz-request-id', request.id);
         await chooseHandler(call)(call);

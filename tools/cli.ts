@@ -35,7 +35,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'serve') {
     const server = await serve({
       dataDir: values.data!, host: values.host!, s3Port: Number(values['s3-port']), region: values.region!, location: values.location!,
-      domains: values.domain ?? ['localhost', 's3.localhost'], logLevel: values['log-level']!, gcIntervalMs: 60_000, nbdPort: Number(values['nbd-port']),
+      domains: values.domain ?? ['localhost', 's3.localhost'], logLevel: values['log-level']!, gcIntervalMs: 60_000, lambdaPort: Number(values['lambda-port']), nbdPort: Number(values['nbd-port']),
       rootAccessKey: process.env.CAIRN_ROOT_ACCESS_KEY, rootSecretKey: process.env.CAIRN_ROOT_SECRET_KEY,
     });
     const stop = () => { server.close().then(() => process.exit(0), () => process.exit(1)); };

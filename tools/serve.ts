@@ -21,6 +21,8 @@ export interface ServeOptions {
   rootSecretKey?: string;
   logLevel: string;
   gcIntervalMs: number;
+  /** Lambda API port on `host` (default 9001); 0 picks a free one (tests). */
+  lambdaPort?: number;
   /** NBD port on `host`; 0 picks a free one (tests). */
   nbdPort?: number;
 }
@@ -28,6 +30,7 @@ export interface ServeOptions {
 export interface RunningServer {
   node: CairnNode;
   s3Port: number;
+  lambdaPort: number;
   nbdPort: number;
   close(): Promise<void>;
 }
@@ -35,24 +38,33 @@ export interface RunningServer {
 export async function serve(options: ServeOptions, logger: Logger = pino({ level: options.logLevel })): Promise<RunningServer> {
   const node = await openNode({ dataDir: options.dataDir, region: options.region, location: options.location, logger });
   const root = await ensureRootCredentials(node, options);
+  // Per-invocation scoped keys (compute/triggers, seed 7) sign like any user's, for one bucket only.
+  const credentials = (accessKeyId: string) => node.users.lookup(accessKeyId) ?? node.compute.credentials.lookup(accessKeyId);
   const gateway = await buildGateway({
-    services: node.s3, credentials: node.users.lookup, domains: options.domains, clock: () => Date.now(), logger,
+    services: node.s3, credentials, scopeOf: node.compute.credentials.bucketOf, domains: options.domains, clock: () => Date.now(), logger,
     plugins: [adminRoutes(node, logger)],
   });
   await gateway.listen({ host: options.host, port: options.s3Port });
   const address = gateway.server.address();
   const s3Port = typeof address === 'object' && address ? address.port : options.s3Port;
   const endpoint = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${s3Port}`;
-  await writeFile(join(options.dataDir, 'endpoint.json'), JSON.stringify({ s3: endpoint, pid: process.pid }), { mode: 0o600 });
+  await node.compute.start(endpoint);
+  const lambda = await node.compute.lambdaApi(credentials);
+  await lambda.listen({ host: options.host, port: options.lambdaPort ?? 9001 });
+  const lambdaAddress = lambda.server.address();
+  const lambdaPort = typeof lambdaAddress === 'object' && lambdaAddress ? lambdaAddress.port : options.lambdaPort ?? 9001;
+  const lambdaEndpoint = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${lambdaPort}`;
+  await writeFile(join(options.dataDir, 'endpoint.json'), JSON.stringify({ s3: endpoint, lambda: lambdaEndpoint, pid: process.pid }), { mode: 0o600 });
   const nbd = await startNbdServer({ host: options.host, port: options.nbdPort ?? 10809, registry: node.volumes.exports, logger });
   const nbdEndpoint = `nbd://${options.host.includes(':') ? `[${options.host}]` : options.host}:${nbd.port}`;
   const gc = startGcTrigger(node, options.gcIntervalMs, logger);
   logger.info({ s3: endpoint, dataDir: options.dataDir, region: options.region }, 'cairn node serving');
-  printBanner(endpoint, options.region, root, nbdEndpoint);
+  printBanner(endpoint, options.region, root, nbdEndpoint, lambdaEndpoint);
   return {
-    node, s3Port, nbdPort: nbd.port,
+    node, s3Port, lambdaPort, nbdPort: nbd.port,
     async close() {
       gc.stop();
+      await lambda.close();
       await nbd.close();
       await gateway.close();
       await rm(join(options.dataDir, 'endpoint.json'), { force: true });
@@ -61,10 +73,11 @@ export async function serve(options: ServeOptions, logger: Logger = pino({ level
   };
 }
 
-function printBanner(endpoint: string, region: string, root: { accessKeyId: string; secretAccessKey: string; created: boolean }, nbdEndpoint: string): void {
+function printBanner(endpoint: string, region: string, root: { accessKeyId: string; secretAccessKey: string; created: boolean }, nbdEndpoint: string, lambdaEndpoint: string): void {
   const lines = [
     'Cairn is running.',
     `  S3 endpoint      ${endpoint}`,
+    `  Lambda endpoint  ${lambdaEndpoint}`,
     `  NBD endpoint     ${nbdEndpoint}`,
     `  region           ${region}`,
     `  access key id    ${root.accessKeyId}`,

@@ -19,6 +19,8 @@ export interface MultipartDeps {
   objects: ObjectService;
   clock: () => number;
   newUploadId: () => string;
+  /** Seed 16 pre-trigger: an upload began, so functions its completion will fire can warm up. */
+  prewarm?: (bucket: BucketRecordV1, key: string) => void;
 }
 
 export interface CompletedPartInput { partNumber: number; etag: string; checksum?: string }
@@ -37,6 +39,7 @@ export class MultipartService {
       userMetadata, ...headers, ...(checksumAlgorithm ? { checksumAlgorithm } : {}),
     };
     await this.deps.meta.batch([{ type: 'put', key: uploadKey(bucket.name, record.uploadId), value: encodeRecord(record) }]);
+    this.deps.prewarm?.(bucket, key);
     return record;
   }
 

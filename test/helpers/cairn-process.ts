@@ -11,6 +11,8 @@ export interface CairnProcess {
   child: ChildProcess;
   dataDir: string;
   endpoint: string;
+  /** http://HOST:PORT of the node's Lambda API. */
+  lambdaEndpoint: string;
   /** nbd://HOST:PORT of the node's NBD server (append /EXPORT for a volume). */
   nbdEndpoint: string;
   accessKeyId: string;
@@ -29,7 +31,7 @@ export async function startCairn(options: { dataDir?: string; accessKeyId?: stri
   const dataDir = options.dataDir ?? await makeDataDir();
   const accessKeyId = options.accessKeyId ?? 'CAIRNTESTROOTKEY0001';
   const secretAccessKey = options.secretAccessKey ?? 'cairn-test-root-secret-key-0000000000000';
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'tools/cli.ts'), 'serve', '--data', dataDir, '--s3-port', '0',
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'tools/cli.ts'), 'serve', '--data', dataDir, '--s3-port', '0', '--lambda-port', '0',
     '--nbd-port', '0', '--log-level', 'warn', ...(options.extraArgs ?? [])], {
     cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, CAIRN_ROOT_ACCESS_KEY: accessKeyId, CAIRN_ROOT_SECRET_KEY: secretAccessKey, ...options.env },
@@ -50,9 +52,11 @@ export async function startCairn(options: { dataDir?: string; accessKeyId?: stri
   if (recorded.pid !== child.pid || recorded.s3 !== endpoint) throw new Error('the process answering is not the one this test started');
   const nbdEndpoint = /NBD endpoint\s+(\S+)/.exec(output)?.[1];
   if (!nbdEndpoint) throw new Error(`cairn printed no NBD endpoint:\n${output}`);
+  const lambdaEndpoint = /Lambda endpoint\s+(\S+)/.exec(output)?.[1];
+  if (!lambdaEndpoint) throw new Error(`cairn printed no Lambda endpoint:\n${output}`);
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   return {
-    child, dataDir, endpoint, nbdEndpoint, accessKeyId, secretAccessKey, output: () => output,
+    child, dataDir, endpoint, lambdaEndpoint, nbdEndpoint, accessKeyId, secretAccessKey, output: () => output,
     async kill() { child.kill('SIGKILL'); await exited; },
     async stop() { if (child.exitCode === null && child.signalCode === null) { child.kill('SIGTERM'); await exited; } },
   };
