@@ -41,6 +41,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     genReqId: () => randomBytes(8).toString('hex').toUpperCase(),
     http: { maxHeaderSize: gatewayLimits.headerBytesMax },
     clientErrorHandler: (error, socket) => sendHttpParseError(error as NodeJS.ErrnoException, socket, deps.logger),
+    // A path fastify cannot decode (e.g. a broken %-escape) never reaches the S3 scope's handlers.
+    frameworkErrors: (error, request, reply) => sendS3Error(error.code === 'FST_ERR_BAD_URL' ? new S3Error('InvalidURI') : error, request, reply, deps.logger),
   });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   await app.register(async (s3) => {

@@ -55,10 +55,13 @@ describe('aws s3 (high-level commands)', () => {
     const path = join(work, 'big.bin');
     await writeFile(path, seededBytes(102, 100 * 1024 * 1024));
     await aws(['s3', 'cp', path, 's3://cli-high/big.bin'], { timeoutMs: 120_000 });
-    const head = await aws.json(['s3api', 'head-object', '--bucket', 'cli-high', '--key', 'big.bin']);
+    // Independent CLI runs go in parallel: each costs a python start-up.
+    const [head] = await Promise.all([
+      aws.json(['s3api', 'head-object', '--bucket', 'cli-high', '--key', 'big.bin']),
+      aws(['s3', 'cp', 's3://cli-high/big.bin', join(work, 'big.back')], { timeoutMs: 120_000 }),
+    ]);
     expect(head.ContentLength).toBe(100 * 1024 * 1024);
     expect(String(head.ETag)).toMatch(/^"[0-9a-f]{32}-13"$/); // 8 MiB parts: the CLI's default
-    await aws(['s3', 'cp', 's3://cli-high/big.bin', join(work, 'big.back')], { timeoutMs: 120_000 });
     expect(await sha256OfFile(join(work, 'big.back'))).toBe(await sha256OfFile(path));
     await rm(join(work, 'big.back'));
     await rm(path);
@@ -89,14 +92,15 @@ describe('aws s3 (high-level commands)', () => {
   }, cliTestMs);
 
   it('ls lists prefixes and recursive keys; rm --recursive empties; rb removes the bucket', async () => {
-    const top = await aws(['s3', 'ls', 's3://cli-high/tree/']);
+    const [top, recursive, notEmpty] = await Promise.all([
+      aws(['s3', 'ls', 's3://cli-high/tree/']), aws(['s3', 'ls', '--recursive', 's3://cli-high/']), aws.failure(['s3', 'rb', 's3://cli-high']),
+    ]);
     expect(top).toMatch(/PRE dir\//);
     expect(top).toMatch(/ a\.txt$/m);
     expect(top).toMatch(/ d e\.txt$/m);
-    const recursive = await aws(['s3', 'ls', '--recursive', 's3://cli-high/']);
     const keys = recursive.trim().split('\n').map((line) => line.split(/\s+/).slice(3).join(' ')).sort();
     expect(keys).toEqual(['big.bin', 'small.bin', 'tree/a.txt', 'tree/d e.txt', 'tree/dir/b.bin', 'tree/dir/sub/c.bin']);
-    expect(await aws.failure(['s3', 'rb', 's3://cli-high'])).toMatch(/BucketNotEmpty/);
+    expect(notEmpty).toMatch(/BucketNotEmpty/);
     // `rm` has no --no-progress; its progress lines end in \r, so count the delete lines' targets.
     const removed = await aws(['s3', 'rm', '--recursive', 's3://cli-high/']);
     expect(new Set(removed.match(/delete: s3:\/\/cli-high\/[^\r\n]+/g)).size).toBe(6);
@@ -114,12 +118,14 @@ describe('aws s3api', () => {
     const put = await aws.json(['s3api', 'put-object', '--bucket', 'cli-api', '--key', 'k/one', '--body', join(work, 'api.bin'),
       '--content-type', 'application/x-cli', '--metadata', 'colour=green']);
     expect(put.ETag).toBe(`"${createHash('md5').update(body).digest('hex')}"`);
-    const head = await aws.json(['s3api', 'head-object', '--bucket', 'cli-api', '--key', 'k/one']);
+    const [head, got, copied] = await Promise.all([
+      aws.json(['s3api', 'head-object', '--bucket', 'cli-api', '--key', 'k/one']),
+      aws.json(['s3api', 'get-object', '--bucket', 'cli-api', '--key', 'k/one', '--range', 'bytes=100-199', join(work, 'api.range')]),
+      aws.json(['s3api', 'copy-object', '--bucket', 'cli-api', '--key', 'k/two', '--copy-source', 'cli-api/k/one']),
+    ]);
     expect(head).toMatchObject({ ContentLength: body.length, ContentType: 'application/x-cli', Metadata: { colour: 'green' }, ETag: put.ETag });
-    const got = await aws.json(['s3api', 'get-object', '--bucket', 'cli-api', '--key', 'k/one', '--range', 'bytes=100-199', join(work, 'api.range')]);
     expect(got.ContentRange).toBe(`bytes 100-199/${body.length}`);
     expect((await readFile(join(work, 'api.range'))).equals(body.subarray(100, 200))).toBe(true);
-    const copied = await aws.json(['s3api', 'copy-object', '--bucket', 'cli-api', '--key', 'k/two', '--copy-source', 'cli-api/k/one']);
     expect((copied.CopyObjectResult as { ETag: string }).ETag).toBe(put.ETag);
     // --no-paginate: the CLI's paginator merges pages and drops per-page fields such as KeyCount.
     const listed = await aws.json(['s3api', 'list-objects-v2', '--no-paginate', '--bucket', 'cli-api', '--prefix', 'k/']);
@@ -132,22 +138,25 @@ describe('aws s3api', () => {
 
   it('create-multipart-upload, upload-part, list-parts, list-multipart-uploads, complete, abort', async () => {
     const parts = [seededBytes(202, 5 * 1024 * 1024), seededBytes(203, 1_000)];
-    const created = await aws.json(['s3api', 'create-multipart-upload', '--bucket', 'cli-api', '--key', 'mp']);
+    const [created, second] = await Promise.all([
+      aws.json(['s3api', 'create-multipart-upload', '--bucket', 'cli-api', '--key', 'mp']),
+      aws.json(['s3api', 'create-multipart-upload', '--bucket', 'cli-api', '--key', 'mp-aborted']),
+    ]);
     const uploadId = String(created.UploadId);
     expect(created).toMatchObject({ Bucket: 'cli-api', Key: 'mp' });
-    const etags: string[] = [];
-    for (const [index, part] of parts.entries()) {
+    const etags = await Promise.all(parts.map(async (part, index) => {
       const path = join(work, `part${index + 1}`);
       await writeFile(path, part);
       const uploaded = await aws.json(['s3api', 'upload-part', '--bucket', 'cli-api', '--key', 'mp', '--upload-id', uploadId, '--part-number', String(index + 1), '--body', path]);
       expect(uploaded.ETag).toBe(`"${createHash('md5').update(part).digest('hex')}"`);
-      etags.push(String(uploaded.ETag));
-    }
-    const listedParts = await aws.json(['s3api', 'list-parts', '--bucket', 'cli-api', '--key', 'mp', '--upload-id', uploadId]);
+      return String(uploaded.ETag);
+    }));
+    const [listedParts, uploads] = await Promise.all([
+      aws.json(['s3api', 'list-parts', '--bucket', 'cli-api', '--key', 'mp', '--upload-id', uploadId]),
+      aws.json(['s3api', 'list-multipart-uploads', '--bucket', 'cli-api']),
+    ]);
     expect((listedParts.Parts as { PartNumber: number; Size: number; ETag: string }[]).map((part) => [part.PartNumber, part.Size, part.ETag]))
       .toEqual([[1, parts[0].length, etags[0]], [2, parts[1].length, etags[1]]]);
-    const second = await aws.json(['s3api', 'create-multipart-upload', '--bucket', 'cli-api', '--key', 'mp-aborted']);
-    const uploads = await aws.json(['s3api', 'list-multipart-uploads', '--bucket', 'cli-api']);
     expect((uploads.Uploads as { Key: string; UploadId: string }[]).map((upload) => [upload.Key, upload.UploadId]))
       .toEqual([['mp', uploadId], ['mp-aborted', second.UploadId]]);
     const completed = await aws.json(['s3api', 'complete-multipart-upload', '--bucket', 'cli-api', '--key', 'mp', '--upload-id', uploadId,

@@ -58,6 +58,29 @@ describe('malformed XML', () => {
   });
 });
 
+describe('CompleteMultipartUpload part lists', () => {
+  it('out of order is InvalidPartOrder (even with a small part first), a wrong ETag InvalidPart, a bad upload id NoSuchUpload', async () => {
+    const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mpu-order' }));
+    const query = { uploadId: upload.UploadId! };
+    const first = await signedSend(cairn, { method: 'PUT', path: `/${bucket}/mpu-order`, query: { ...query, partNumber: '1' }, body: seededBytes(305, 5 * 1024 * 1024) });
+    const second = await signedSend(cairn, { method: 'PUT', path: `/${bucket}/mpu-order`, query: { ...query, partNumber: '2' }, body: Buffer.from('tail') });
+    const etag = (response: { headers: Record<string, unknown> }) => String(response.headers.etag);
+    const complete = (parts: [number, string][], uploadId = upload.UploadId!) => signedSend(cairn, {
+      method: 'POST', path: `/${bucket}/mpu-order`, query: { uploadId },
+      body: Buffer.from(`<CompleteMultipartUpload>${parts.map(([number, tag]) => `<Part><PartNumber>${number}</PartNumber><ETag>${tag}</ETag></Part>`).join('')}</CompleteMultipartUpload>`),
+    });
+    const reversed = await complete([[2, etag(second)], [1, etag(first)]]);
+    expect([reversed.status, reversed.code]).toEqual([400, 'InvalidPartOrder']);
+    const repeated = await complete([[1, etag(first)], [1, etag(first)]]);
+    expect([repeated.status, repeated.code]).toEqual([400, 'InvalidPartOrder']);
+    const wrongTag = await complete([[1, '"0123456789abcdef0123456789abcdef"'], [2, etag(second)]]);
+    expect([wrongTag.status, wrongTag.code]).toEqual([400, 'InvalidPart']);
+    const unknown = await complete([[1, etag(first)]], 'no-such-upload');
+    expect([unknown.status, unknown.code]).toEqual([404, 'NoSuchUpload']);
+    expect(await keyExists('mpu-order')).toBe(false);
+  });
+});
+
 describe('authentication', () => {
   it('a wrong secret answers SignatureDoesNotMatch, an unknown key InvalidAccessKeyId', async () => {
     const wrong = await signedSend(cairn, { method: 'GET', path: `/${bucket}/keep/b.txt`, credentials: { accessKeyId: cairn.accessKeyId, secretAccessKey: 'not-the-secret' } });
@@ -187,6 +210,11 @@ describe('ranges, names and numbers', () => {
       const response = await signedSend(cairn, { method: 'PUT', path: `/${name}` });
       expect([response.status, response.code], name).toEqual([400, 'InvalidBucketName']);
     }
+  });
+
+  it('a path with a broken %-escape answers InvalidURI in S3 XML', async () => {
+    const response = await sendRaw(cairn, await signRequest(cairn, { method: 'GET', path: `/${bucket}/broken%E0%A4%A` }));
+    expect([response.status, response.code]).toEqual([400, 'InvalidURI']);
   });
 
   it('a key longer than 1024 bytes answers KeyTooLongError', async () => {

@@ -153,11 +153,13 @@ export class MultipartService {
   }
 
   private chooseParts(stored: Map<number, PartRecordV1>, requested: readonly CompletedPartInput[]): PartRecordV1[] {
+    // The order of the whole list is checked before any part: a list that is out of order is
+    // InvalidPartOrder even when a small part comes first (CompleteMultipartUpload, "Errors").
+    for (let index = 1; index < requested.length; index++) {
+      if (requested[index].partNumber <= requested[index - 1].partNumber) throw new S3Error('InvalidPartOrder');
+    }
     const chosen: PartRecordV1[] = [];
-    let previous = 0;
     for (const [index, want] of requested.entries()) {
-      if (want.partNumber <= previous) throw new S3Error('InvalidPartOrder');
-      previous = want.partNumber;
       const part = stored.get(want.partNumber);
       const etag = want.etag.startsWith('"') ? want.etag : `"${want.etag}"`;
       if (!part || part.etag !== etag) throw new S3Error('InvalidPart', undefined, { extra: { PartNumber: String(want.partNumber), ETag: want.etag } });
