@@ -1,0 +1,76 @@
+// Lambda bench: invocations/s of a trivial function through the HTTP API (SDK, 32 in flight)
+// and events/s from S3 PUT to function completion (the function writes a derived object; we
+// count derived objects). Reference, same run: a node:vm context running the same handler —
+// the cost of JavaScript alone, without HTTP, SigV4, scheduling or the wasm engine.
+import { createContext, runInContext } from 'node:vm';
+import { performance } from 'node:perf_hooks';
+import { CreateBucketCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
+import { removeDataDir, startCairn } from '../../test/helpers/cairn-process.js';
+import { s3ClientFor } from '../../test/helpers/s3-client.js';
+import { lambdaClientFor, role, zipOf } from '../../test/helpers/lambda.js';
+import type { BenchRow } from './report.js';
+
+const trivial = `exports.handler = async (event) => ({ ok: true, n: event.n });`;
+const deriver = `exports.handler = async (event) => {
+  const r = event.Records[0];
+  const key = decodeURIComponent(r.s3.object.key.replace(/\\+/g, ' '));
+  const got = await cairn.s3.getObject({ Bucket: r.s3.bucket.name, Key: key });
+  await cairn.s3.putObject({ Bucket: r.s3.bucket.name, Key: 'derived/' + key, Body: got.Body.toUpperCase() });
+};`;
+
+async function vmReference(calls: number): Promise<number> {
+  const context = createContext({});
+  const handler = runInContext(`(() => { const exports = {}; ${trivial}; return exports.handler; })()`, context) as (event: unknown) => Promise<unknown>;
+  const started = performance.now();
+  for (let index = 0; index < calls; index++) await handler(JSON.parse(JSON.stringify({ n: index })));
+  return calls / ((performance.now() - started) / 1000);
+}
+
+async function inParallel(total: number, width: number, task: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => { while (next < total) await task(next++); }));
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const cairn = await startCairn({ extraArgs: ['--log-level', 'error'] });
+  const lambda = lambdaClientFor(cairn);
+  const s3 = s3ClientFor(cairn);
+  try {
+    const created = await lambda.send(new CreateFunctionCommand({ FunctionName: 'trivial', Runtime: 'nodejs20.x', Role: role, Handler: 'index.handler', Code: { ZipFile: zipOf({ 'index.js': trivial }) } }));
+    const account = created.FunctionArn!.split(':')[4];
+    const invoke = async (index: number) => { await lambda.send(new InvokeCommand({ FunctionName: 'trivial', Payload: Buffer.from(JSON.stringify({ n: index })) })); };
+    await inParallel(200, 32, invoke); // warm: snapshot taken, pool filled
+    const calls = 3000;
+    let started = performance.now();
+    await inParallel(calls, 32, invoke);
+    const invokesPerSecond = calls / ((performance.now() - started) / 1000);
+    const vmPerSecond = await vmReference(calls * 10);
+
+    await lambda.send(new CreateFunctionCommand({ FunctionName: 'deriver', Runtime: 'nodejs20.x', Role: role, Handler: 'index.handler', Code: { ZipFile: zipOf({ 'index.js': deriver }) } }));
+    await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
+    await s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: 'bench', NotificationConfiguration: { LambdaFunctionConfigurations: [
+      { LambdaFunctionArn: `arn:aws:lambda:us-east-1:${account}:function:deriver`, Events: ['s3:ObjectCreated:*'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'in/' }] } } },
+    ] } }));
+    const events = 300;
+    started = performance.now();
+    await inParallel(events, 16, async (index) => { await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: `in/${index}`, Body: `object ${index}` })); });
+    let derived = 0;
+    for (let round = 0; round < 600 && derived < events; round++) {
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'bench', Prefix: 'derived/', MaxKeys: 1000 }));
+      derived = listed.KeyCount ?? 0;
+      if (derived < events) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const eventsPerSecond = derived / ((performance.now() - started) / 1000);
+    return [
+      { name: 'Lambda Invoke trivial fn (HTTP, SigV4, 32 in flight)', figure: invokesPerSecond, unit: 'ops/s', referenceName: 'node:vm same handler, in process', referenceFigure: vmPerSecond, higherIsBetter: true },
+      { name: 'S3 PUT → trigger → function → derived PUT', figure: eventsPerSecond, unit: 'events/s', referenceName: 'node:vm same handler, in process', referenceFigure: vmPerSecond, higherIsBetter: true,
+        note: `${derived}/${events} delivered` },
+    ];
+  } finally {
+    lambda.destroy();
+    s3.destroy();
+    await cairn.stop();
+    await removeDataDir(cairn.dataDir);
+  }
+}
