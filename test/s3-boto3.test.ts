@@ -67,6 +67,8 @@ describe.skipIf(missing !== undefined)('boto3 against cairn serve', () => {
   });
 
   it('a SigV2 presigned URL (boto3\'s default) is refused with S3\'s "use AWS4-HMAC-SHA256" error', () => {
+    // A botocore that presigns with SigV4 by default makes this URL an ordinary, working one.
+    if (!observed.presignedV2.sigv2) { expect(observed.presignedV2.status).toBe(200); return; }
     expect(observed.presignedV2.status).toBe(400);
     expect(observed.presignedV2.body).toContain('<Code>InvalidRequest</Code>');
     expect(observed.presignedV2.body).toContain('Please use AWS4-HMAC-SHA256');

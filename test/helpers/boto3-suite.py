@@ -67,13 +67,15 @@ pages = s3.get_paginator("list_objects_v2").paginate(Bucket="boto", PaginationCo
 out["paged"] = [item["Key"] for page in pages for item in page.get("Contents", [])]
 
 # Presigned URLs, fetched with a plain HTTP client (no SDK on the wire). boto3 presigns with
-# SigV2 unless told otherwise; Cairn speaks SigV4 only and must say so clearly.
+# SigV2 unless told otherwise (at least up to botocore 1.43); Cairn speaks SigV4 only and must say
+# so clearly.
 v2_url = s3.generate_presigned_url("get_object", Params={"Bucket": "boto", "Key": "dir/small.bin"}, ExpiresIn=300)
+out["presignedV2"] = {"sigv2": "AWSAccessKeyId=" in v2_url}
 try:
-    urllib.request.urlopen(v2_url, timeout=30)
-    out["presignedV2"] = "no error"
+    with urllib.request.urlopen(v2_url, timeout=30) as response:
+        out["presignedV2"].update({"status": response.status, "body": ""})
 except urllib.error.HTTPError as error:
-    out["presignedV2"] = {"status": error.code, "body": error.read().decode()}
+    out["presignedV2"].update({"status": error.code, "body": error.read().decode()})
 s3 = client(s3={"addressing_style": "path"}, signature_version="s3v4")
 get_url = s3.generate_presigned_url("get_object", Params={"Bucket": "boto", "Key": "dir/small.bin"}, ExpiresIn=300)
 with urllib.request.urlopen(get_url, timeout=30) as response:
