@@ -4,10 +4,9 @@
 // unless a later commit references them); the first invalid record ends the segment (truncate).
 // A segment file after the tail with no valid header was being created: it held nothing
 // acknowledged, so it is removed.
-import { mkdir, readdir, unlink } from 'node:fs/promises';
 import type { MetaOp, MetaStore } from '../meta/meta-store.js';
 import { chunkIdOf, type ChunkId } from './chunk-id.js';
-import { fsyncDirectory } from './fs-sync.js';
+import type { Disk } from './disk.js';
 import type { ChunkStoreLimits } from './limits.js';
 import { SegmentFile } from './segment-file.js';
 import {
@@ -23,11 +22,11 @@ export interface RecoveredSegments {
   bytesTruncated: number;
 }
 
-export async function recoverSegments(directory: string, meta: MetaStore, limits: ChunkStoreLimits): Promise<RecoveredSegments> {
-  await mkdir(directory, { recursive: true });
+export async function recoverSegments(disk: Disk, directory: string, meta: MetaStore, limits: ChunkStoreLimits): Promise<RecoveredSegments> {
+  await disk.mkdir(directory);
   const tailValue = await meta.get(tailMarkerKey);
   const tail = tailValue === undefined ? undefined : decodeTailMarkerV1(tailValue);
-  const segments = await openSegmentFiles(directory, tail);
+  const segments = await openSegmentFiles(disk, directory, tail);
   const found = new Map<ChunkId, ChunkEntryV1>();
   let bytesTruncated = 0;
   for (const segment of [...segments.values()].sort((a, b) => a.segmentNumber - b.segmentNumber)) {
@@ -39,7 +38,7 @@ export async function recoverSegments(directory: string, meta: MetaStore, limits
   }
   let active = newestOf(segments);
   if (active === undefined) {
-    active = await SegmentFile.create(directory, (tail?.segmentNumber ?? 0) + 1);
+    active = await SegmentFile.create(disk, directory, (tail?.segmentNumber ?? 0) + 1);
     segments.set(active.segmentNumber, active);
   }
   const ops: MetaOp[] = [];
@@ -52,20 +51,20 @@ export async function recoverSegments(directory: string, meta: MetaStore, limits
   return { segments, active, chunksRecovered: ops.length - 1, bytesTruncated };
 }
 
-async function openSegmentFiles(directory: string, tail: TailMarkerV1 | undefined): Promise<Map<number, SegmentFile>> {
-  const numbers = (await readdir(directory))
+async function openSegmentFiles(disk: Disk, directory: string, tail: TailMarkerV1 | undefined): Promise<Map<number, SegmentFile>> {
+  const numbers = (await disk.readdir(directory))
     .map(segmentNumberOfFileName)
     .filter((value): value is number => value !== undefined)
     .sort((a, b) => a - b);
   const segments = new Map<number, SegmentFile>();
   for (const segmentNumber of numbers) {
-    const segment = await SegmentFile.open(directory, segmentNumber);
+    const segment = await SegmentFile.open(disk, directory, segmentNumber);
     const header = decodeSegmentHeaderV1(await segment.read(0, segmentHeaderBytes));
     const valid = header !== undefined && header.segmentNumber === segmentNumber;
     if (!valid && (tail === undefined || segmentNumber > tail.segmentNumber)) {
       await segment.close();
-      await unlink(segment.path);
-      await fsyncDirectory(directory);
+      await disk.unlink(segment.path);
+      await disk.fsyncDirectory(directory);
       continue;
     }
     // A sealed segment with a damaged header stays: each record is still verified on read.

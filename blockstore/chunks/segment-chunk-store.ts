@@ -12,6 +12,7 @@ import { AssertionError, assert } from '../../dedup/errors.js';
 import { assertValidBatch, type MetaOp, type MetaStore } from '../meta/meta-store.js';
 import { assertChunkId, chunkIdOf, type ChunkId } from './chunk-id.js';
 import type { ChunkStore, ChunkStoreStats, GcResult, ScrubResult } from './chunk-store.js';
+import { nodeDisk, type Disk } from './disk.js';
 import { ChunkStoreError, isChunkStoreError } from './errors.js';
 import { runGc, type GcHost } from './gc.js';
 import { resolveLimits, type ChunkStoreLimits } from './limits.js';
@@ -29,6 +30,8 @@ export interface OpenChunkStoreOptions {
   dir: string;
   meta: MetaStore;
   limits?: Partial<ChunkStoreLimits>;
+  /** File system; tests pass a simulated faulty disk. */
+  disk?: Disk;
 }
 
 interface CommitRequest {
@@ -40,8 +43,9 @@ interface CommitRequest {
 
 export async function openChunkStore(options: OpenChunkStoreOptions): Promise<SegmentChunkStore> {
   const limits = resolveLimits(options.limits);
-  const recovered = await recoverSegments(options.dir, options.meta, limits);
-  const store = new SegmentChunkStore(options.dir, options.meta, limits, recovered.segments, recovered.active);
+  const disk = options.disk ?? nodeDisk;
+  const recovered = await recoverSegments(disk, options.dir, options.meta, limits);
+  const store = new SegmentChunkStore(disk, options.dir, options.meta, limits, recovered.segments, recovered.active);
   store.recovery = { chunksRecovered: recovered.chunksRecovered, bytesTruncated: recovered.bytesTruncated };
   return store;
 }
@@ -61,13 +65,14 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
   private closed = false;
 
   constructor(
+    disk: Disk,
     readonly directory: string,
     readonly meta: MetaStore,
     readonly limits: ChunkStoreLimits,
     readonly segments: Map<number, SegmentFile>,
     active: SegmentFile,
   ) {
-    this.writer = new SegmentWriter(directory, meta, limits, segments, active, (error) => this.fail(error));
+    this.writer = new SegmentWriter(disk, directory, meta, limits, segments, active, (error) => this.fail(error));
   }
 
   get groupsCommitted(): number {

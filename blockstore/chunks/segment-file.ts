@@ -1,11 +1,10 @@
 // One segment file: a reused file handle, positional reads and writes, and reader accounting so
 // that GC can retire a segment while a get() is still reading it (the unlinked file stays
 // readable through the open handle until the last reader releases it).
-import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../../dedup/errors.js';
 import { encodeSegmentHeaderV1, segmentFileNameOf, segmentHeaderBytes } from './segment-format.js';
-import { fsyncDirectory } from './fs-sync.js';
+import type { Disk, DiskFile } from './disk.js';
 
 export class SegmentFile {
   /** Bytes written so far (header included); the next record goes here. */
@@ -17,28 +16,29 @@ export class SegmentFile {
   private constructor(
     readonly segmentNumber: number,
     readonly path: string,
-    private readonly handle: FileHandle,
+    private readonly disk: Disk,
+    private readonly handle: DiskFile,
     size: number,
   ) {
     this.size = size;
   }
 
   /** Creates the file with its header, durable (file and directory entry) before it returns. */
-  static async create(directory: string, segmentNumber: number): Promise<SegmentFile> {
+  static async create(disk: Disk, directory: string, segmentNumber: number): Promise<SegmentFile> {
     const path = join(directory, segmentFileNameOf(segmentNumber));
-    const handle = await open(path, 'wx+');
+    const handle = await disk.open(path, 'wx+');
     const header = encodeSegmentHeaderV1({ version: 1, segmentNumber });
     await writeAll(handle, [header], 0);
     await handle.datasync();
-    await fsyncDirectory(directory);
-    return new SegmentFile(segmentNumber, path, handle, segmentHeaderBytes);
+    await disk.fsyncDirectory(directory);
+    return new SegmentFile(segmentNumber, path, disk, handle, segmentHeaderBytes);
   }
 
-  static async open(directory: string, segmentNumber: number): Promise<SegmentFile> {
+  static async open(disk: Disk, directory: string, segmentNumber: number): Promise<SegmentFile> {
     const path = join(directory, segmentFileNameOf(segmentNumber));
-    const handle = await open(path, 'r+');
+    const handle = await disk.open(path, 'r+');
     const { size } = await handle.stat();
-    return new SegmentFile(segmentNumber, path, handle, size);
+    return new SegmentFile(segmentNumber, path, disk, handle, size);
   }
 
   /** Reads up to `length` bytes at `position`; shorter only at end of file. */
@@ -87,8 +87,8 @@ export class SegmentFile {
   async retire(directory: string): Promise<void> {
     assert(!this.retired, `segment ${this.segmentNumber} retired twice`);
     this.retired = true;
-    await unlink(this.path);
-    await fsyncDirectory(directory);
+    await this.disk.unlink(this.path);
+    await this.disk.fsyncDirectory(directory);
     if (this.readers === 0) await this.closeHandle();
   }
 
@@ -103,7 +103,7 @@ export class SegmentFile {
   }
 }
 
-async function writeAll(handle: FileHandle, buffers: readonly Uint8Array[], position: number): Promise<void> {
+async function writeAll(handle: DiskFile, buffers: readonly Uint8Array[], position: number): Promise<void> {
   let expected = 0;
   for (const buffer of buffers) expected += buffer.length;
   // libuv loops over IOV_MAX-sized pieces and short writes for regular files; check it did.

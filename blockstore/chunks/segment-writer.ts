@@ -6,6 +6,8 @@
 import { assert } from '../../dedup/errors.js';
 import type { MetaOp, MetaStore } from '../meta/meta-store.js';
 import type { ChunkId } from './chunk-id.js';
+import type { Disk } from './disk.js';
+import { ChunkStoreError } from './errors.js';
 import type { ChunkStoreLimits } from './limits.js';
 import { SegmentFile } from './segment-file.js';
 import {
@@ -34,6 +36,7 @@ export class SegmentWriter {
   private failed = false;
 
   constructor(
+    private readonly disk: Disk,
     private readonly directory: string,
     private readonly meta: MetaStore,
     private readonly limits: ChunkStoreLimits,
@@ -43,7 +46,7 @@ export class SegmentWriter {
   ) {}
 
   append(id: ChunkId, ciphertext: Uint8Array, createEntry: boolean): Promise<Placement> {
-    if (this.failed) return Promise.reject(new Error('segment writer stopped after a disk error'));
+    if (this.failed) return Promise.reject(new ChunkStoreError('ChunkStoreFailed', 'segment writer stopped after a disk error; reopen the store'));
     assert(ciphertext.length <= this.limits.chunkCiphertextBytesMax, 'append larger than chunkCiphertextBytesMax');
     return new Promise<Placement>((resolve, reject) => {
       this.queue.push({ id, ciphertext, createEntry, resolve, reject });
@@ -173,7 +176,7 @@ export class SegmentWriter {
 
   /** Seals the active segment and starts the next; durable before any record goes into it. */
   private async roll(): Promise<void> {
-    const next = await SegmentFile.create(this.directory, this.active.segmentNumber + 1);
+    const next = await SegmentFile.create(this.disk, this.directory, this.active.segmentNumber + 1);
     this.segments.set(next.segmentNumber, next);
     this.active = next;
   }
