@@ -138,6 +138,16 @@ describe('bodies that are not what they claim', () => {
     expect(await keyExists('chunked-cut')).toBe(false);
   });
 
+  it('an aws-chunked body with one altered data byte answers SignatureDoesNotMatch and stores nothing', async () => {
+    const data = seededBytes(306, 100_000);
+    const { request, body } = await chunkedPut('chunked-forged', data);
+    const forged = Buffer.from(body);
+    forged[forged.indexOf('\r\n') + 2 + 1000] ^= 0xff; // inside the first chunk's data
+    const response = await sendRaw(cairn, { ...request, headers: { ...request.headers, 'content-length': String(forged.length) } }, forged);
+    expect([response.status, response.code]).toEqual([403, 'SignatureDoesNotMatch']);
+    expect(await keyExists('chunked-forged')).toBe(false);
+  });
+
   it('a connection that ends mid-body (raw socket) stores nothing, and any answer is IncompleteBody', async () => {
     const data = seededBytes(304, 100_000);
     const { request, body } = await chunkedPut('chunked-dropped', data);
