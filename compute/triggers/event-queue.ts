@@ -6,7 +6,7 @@
 // A record is deleted only after its invocation finished, so a crash mid-invocation redelivers.
 import { randomUUID } from 'node:crypto';
 import type { MetaOp, MetaStore } from '../../blockstore/meta/index.js';
-import type { FunctionNotificationV1 } from '../../gateway/routes/notification-routes.js';
+import type { FunctionNotificationV1 } from '../../gateway/service/records.js';
 import type { ObjectEvent, ObjectEventSink } from '../../gateway/service/objects.js';
 import type { BucketRecordV1 } from '../../gateway/service/records.js';
 import { assert } from '../../dedup/errors.js';

@@ -1,7 +1,7 @@
 // Durable trigger events (STYLE.md §5): one EventRecordV1 per (object event × matching bucket
 // notification), or per async Invoke. Queued under f/q/<seq>; failed ones move to f/x/<seq>.
 // Also the S3 event message shape (S3 User Guide, "Event message structure", version 2.1).
-import type { FunctionNotificationV1 } from '../../gateway/routes/notification-routes.js';
+import type { FunctionNotificationV1 } from '../../gateway/service/records.js';
 import type { ObjectEvent } from '../../gateway/service/objects.js';
 import { parseFunctionName } from '../lambda-api/function-name.js';
 import type { AccountId } from '../functions/records.js';

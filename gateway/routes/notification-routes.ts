@@ -6,13 +6,9 @@ import { readSmallBody } from '../body.js';
 import { sendXml } from './bucket-routes.js';
 import type { S3Call } from './context.js';
 
-export interface FunctionNotificationV1 {
-  id: string;
-  functionArn: string;
-  events: string[];
-  prefix: string;
-  suffix: string;
-}
+import type { FunctionNotificationV1 } from '../service/records.js';
+
+export type { FunctionNotificationV1 };
 
 const knownEvents = /^s3:(ObjectCreated|ObjectRemoved):(\*|Put|Post|Copy|CompleteMultipartUpload|Delete|DeleteMarkerCreated)$/;
 

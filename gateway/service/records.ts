@@ -16,6 +16,15 @@ export interface BucketRecordV1 {
   computed?: unknown;
 }
 
+/** One LambdaFunctionConfiguration of a bucket's notification configuration. */
+export interface FunctionNotificationV1 {
+  id: string;
+  functionArn: string;
+  events: string[];
+  prefix: string;
+  suffix: string;
+}
+
 export interface ChecksumValue {
   algorithm: 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
   value: string; // base64, as S3 shows it; composite multipart values end in -N
