@@ -36,6 +36,11 @@ export class Inflights {
     }
   }
 
+  /** Frees the oldest message: lets one more append out when the window may be full of losses. */
+  freeFirst(): void {
+    if (this.count > 0) this.freeLE(this.ring[this.start]);
+  }
+
   reset(): void {
     this.start = 0;
     this.count = 0;

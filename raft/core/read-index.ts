@@ -37,6 +37,9 @@ export function handleHeartbeatResponse(raft: Raft, message: Extract<Message, { 
   const progress = raft.progress.get(message.from);
   if (progress) {
     progress.probeSent = false;
+    // A full window whose appends were all lost would stall forever: the follower is alive, so
+    // let one more append out; a gap makes it reject, which sends us back to probing.
+    if (progress.state === 'replicate' && progress.inflights.full()) progress.inflights.freeFirst();
     // A follower behind our log gets entries on the heartbeat round trip.
     if (progress.match < raft.log.lastIndex()) sendAppend(raft, message.from, true);
   }

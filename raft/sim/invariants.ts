@@ -18,6 +18,8 @@ function check(condition: boolean, message: () => string): void {
 interface Recorded {
   readonly term: Term;
   readonly entry: Entry;
+  /** The term of the leader that committed it; Infinity when only seen applied. */
+  readonly committedInTerm: number;
 }
 
 function sameEntry(left: Entry, right: Entry): boolean {
@@ -48,16 +50,17 @@ export class InvariantChecker {
     this.leaders.set(status.term, node.id);
     if (this.leaderSeen.get(node.id) !== status.term) {
       this.leaderSeen.set(node.id, status.term);
-      check(status.lastIndex >= this.committedMax, () => `leader completeness: leader ${node.id} of term ${status.term} ends at ${status.lastIndex}, committed ${this.committedMax}`);
+      // §5.4: entries committed in earlier terms only. Votes granted before a commit may reach a
+      // candidate after it (delay, pause), electing a leader of an older term that lacks it.
       for (const [index, recorded] of this.committed) {
-        if (index <= raft.snapshotIndex()) continue;
-        check(raft.termAt(index) === recorded.term, () => `leader completeness: leader ${node.id} term ${status.term} has term ${raft.termAt(index)} at committed ${index} (term ${recorded.term})`);
+        if (recorded.committedInTerm >= status.term || index <= raft.snapshotIndex()) continue;
+        check(raft.termAt(index) === recorded.term, () => `leader completeness: leader ${node.id} term ${status.term} has term ${raft.termAt(index)} at ${index}, committed in term ${recorded.committedInTerm} as ${index}@${recorded.term}`);
       }
     }
     // Record what this leader has committed: committed entries never change (§5.4.3).
     for (let index = this.committedMax + 1; index <= status.commit; index++) {
       const entry = raft.entryAt(index);
-      if (entry) this.recordCommitted(entry, `leader ${node.id}`);
+      if (entry) this.recordCommitted(entry, `leader ${node.id}`, status.term);
     }
   }
 
@@ -80,16 +83,16 @@ export class InvariantChecker {
 
   /** State-machine safety (§5.4.3): nobody applies a different entry at an index. */
   applied(node: SimNode, entry: Entry): void {
-    this.recordCommitted(entry, `node ${node.id} applying`);
+    this.recordCommitted(entry, `node ${node.id} applying`, Infinity);
   }
 
-  private recordCommitted(entry: Entry, who: string): void {
+  private recordCommitted(entry: Entry, who: string, committedInTerm: number): void {
     const recorded = this.committed.get(entry.index);
     if (recorded) {
       check(sameEntry(recorded.entry, entry), () => `state-machine safety: ${who} has ${entry.index}@${entry.term}, committed ${entry.index}@${recorded.term}`);
       return;
     }
-    this.committed.set(entry.index, { term: entry.term, entry });
+    this.committed.set(entry.index, { term: entry.term, entry, committedInTerm });
     if (entry.index > this.committedMax) this.committedMax = entry.index;
   }
 
