@@ -43,12 +43,18 @@ async function sha256OfFile(path: string): Promise<string> {
 describe('aws s3 (high-level commands)', () => {
   beforeAll(async () => { await aws(['s3', 'mb', 's3://cli-high']); });
 
-  it('cp uploads and downloads a small file byte for byte', async () => {
+  it('cp uploads and downloads a small file byte for byte; presign makes a URL that fetches it', async () => {
     const body = seededBytes(101, 12_345);
     await writeFile(join(work, 'small.bin'), body);
     await aws(['s3', 'cp', join(work, 'small.bin'), 's3://cli-high/small.bin']);
-    await aws(['s3', 'cp', 's3://cli-high/small.bin', join(work, 'small.back')]);
+    const [, presigned] = await Promise.all([
+      aws(['s3', 'cp', 's3://cli-high/small.bin', join(work, 'small.back')]),
+      aws(['s3', 'presign', 's3://cli-high/small.bin', '--expires-in', '300']),
+    ]);
     expect(sha256(await readFile(join(work, 'small.back')))).toBe(sha256(body));
+    const fetched = await fetch(presigned.trim());
+    expect(fetched.status).toBe(200);
+    expect(sha256(Buffer.from(await fetched.arrayBuffer()))).toBe(sha256(body));
   }, cliTestMs);
 
   it('cp of a 100 MiB file goes multipart and comes back with the same SHA-256', async () => {

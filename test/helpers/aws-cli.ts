@@ -26,7 +26,8 @@ export async function awsCliFor(cairn: CairnProcess): Promise<AwsCli> {
   // HOME points into the temp dir too (the CLI would otherwise read ~/.aws); pyenv's shims still
   // need their root, which defaults to $HOME/.pyenv.
   // The defaults the CLI ships with: 8 MiB threshold and parts, so 100 MiB is a 13-part upload.
-  await writeFile(configFile, '[default]\nregion = us-east-1\noutput = json\n');
+  // signature_version = s3v4: `aws s3 presign` would otherwise make SigV2 URLs, which Cairn refuses.
+  await writeFile(configFile, '[default]\nregion = us-east-1\noutput = json\ns3 =\n  signature_version = s3v4\n');
   await writeFile(credentialsFile, '');
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH, HOME: configDir, PYENV_ROOT: process.env.PYENV_ROOT ?? join(homedir(), '.pyenv'), PYENV_VERSION: process.env.PYENV_VERSION,
