@@ -35,6 +35,7 @@ export function run(command: string, args: readonly string[], timeoutMs = 60_000
       children.delete(child);
       resolve({ code, stdout, stderr });
     });
+    child.stdin!.on('error', () => {}); // a child that exits before reading stdin (EPIPE) is not a test failure
     child.stdin!.end(stdin ?? '');
   });
 }

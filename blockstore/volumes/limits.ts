@@ -20,7 +20,7 @@ export const journalFoldBytes = 256 * 1024 * 1024;
 /** Dirty bytes past which writers wait for a fold to finish (bounds memory per volume). */
 export const dirtyBytesMax = 128 * 1024 * 1024;
 /** Blocks sealed and put concurrently during a fold. */
-export const foldPutsInflightMax = 16;
+export const foldPutsInflightMax = 256;
 /** Journal bytes written but not yet handed to the kernel; past it writers wait (backpressure). */
 export const journalPendingBytesMax = 64 * 1024 * 1024;
 /** Bytes per writev call of the journal writer. */
