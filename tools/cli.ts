@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { serve } from './serve.js';
 import { runAdminCommand } from './admin-command.js';
+import { runConfigNode } from './config-node.js';
 
 const usage = `usage: cairn <command> [options]
   serve                 [--data DIR] [--host 127.0.0.1] [--s3-port 9000] [--nbd-port 10809] [--region us-east-1] [--location LABEL]
@@ -13,6 +14,7 @@ const usage = `usage: cairn <command> [options]
   gc | scrub | stats    collect garbage, verify every chunk, show store figures
   volume create NAME --size 10G | list | info NAME | resize NAME --size S | delete NAME[@SNAP]
   volume snapshot NAME SNAP | snapshots NAME | clone NAME@SNAP NEWNAME   (sizes: K/M/G/T)
+  config-node --id N --peers 1=HOST:PORT,2=... --client-port P [--data DIR]   one raft config-service member
 common: --data DIR (default ./data)`;
 
 async function main(argv: string[]): Promise<void> {
@@ -25,6 +27,7 @@ async function main(argv: string[]): Promise<void> {
       salts: { type: 'string' }, by: { type: 'string' }, size: { type: 'string' }, window: { type: 'string' }, 'log-level': { type: 'string', default: 'info' },
       'nbd-port': { type: 'string', default: '10809' }, 'lambda-port': { type: 'string', default: '9001' },
       help: { type: 'boolean', short: 'h' },
+      id: { type: 'string' }, peers: { type: 'string' }, 'client-port': { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -41,6 +44,13 @@ async function main(argv: string[]): Promise<void> {
     const stop = () => { server.close().then(() => process.exit(0), () => process.exit(1)); };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    return;
+  }
+  if (command === 'config-node') {
+    const stop = await runConfigNode({ id: values.id, peers: values.peers, dataDir: values.data!, host: values.host!, clientPort: values['client-port'] });
+    const exit = () => { stop().then(() => process.exit(0), () => process.exit(1)); };
+    process.once('SIGINT', exit);
+    process.once('SIGTERM', exit);
     return;
   }
   const result = await runAdminCommand(command, rest, { dataDir: values.data!, region: values.region!, salts: values.salts, by: values.by, window: values.window, size: values.size });
