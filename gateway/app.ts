@@ -29,12 +29,11 @@ export interface GatewayDeps {
 
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    disableRequestLogging: true,
     bodyLimit: gatewayLimits.xmlBodyBytesMax,
     connectionTimeout: gatewayLimits.connectionTimeoutMs,
     requestTimeout: gatewayLimits.requestTimeoutMs,
     keepAliveTimeout: gatewayLimits.keepAliveTimeoutMs,
-    maxParamLength: gatewayLimits.urlBytesMax,
+    routerOptions: { maxParamLength: gatewayLimits.urlBytesMax },
     maxRequestsPerSocket: 0,
     exposeHeadRoutes: false,
     return503OnClosing: true,

@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { splitRawUrl, verifySigV4, type CredentialsLookup } from '../../gateway/auth/index.js';
+import { SigningKeyCache, splitRawUrl, verifySigV4, type CredentialsLookup } from '../../gateway/auth/index.js';
 import { isCairnError } from '../../dedup/errors.js';
 import { LambdaError, lambdaErrorStatus, type LambdaErrorCode } from '../errors.js';
 import { requestBodyBytesMax } from '../limits.js';
@@ -49,9 +49,10 @@ export type Route = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, han
 
 export async function buildLambdaApi(deps: LambdaApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    disableRequestLogging: true, bodyLimit: requestBodyBytesMax, connectionTimeout: 0, requestTimeout: 16 * 60_000,
-    keepAliveTimeout: 5_000, maxParamLength: 512, ignoreTrailingSlash: true, return503OnClosing: true,
+    bodyLimit: requestBodyBytesMax, connectionTimeout: 0, requestTimeout: 16 * 60_000,
+    keepAliveTimeout: 5_000, routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true }, return503OnClosing: true,
   });
+  const signingKeys = new SigningKeyCache();
   await app.register(async (lambda) => {
     lambda.removeAllContentTypeParsers();
     lambda.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
@@ -61,7 +62,7 @@ export async function buildLambdaApi(deps: LambdaApiDeps): Promise<FastifyInstan
       method, url,
       handler: async (request, reply) => {
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const userId = authenticate(request, body, deps);
+        const userId = authenticate(request, body, deps, signingKeys);
         reply.header('x-amzn-RequestId', request.id);
         const result = await handler({ request, reply, userId, account: accountOf(userId), body, deps });
         if (!reply.sent && result !== undefined) reply.header('content-type', 'application/json').send(JSON.stringify(result));
@@ -75,7 +76,7 @@ export async function buildLambdaApi(deps: LambdaApiDeps): Promise<FastifyInstan
   return app as unknown as FastifyInstance;
 }
 
-function authenticate(request: FastifyRequest, body: Buffer, deps: LambdaApiDeps): string {
+function authenticate(request: FastifyRequest, body: Buffer, deps: LambdaApiDeps, signingKeys: SigningKeyCache): string {
   const { path, query } = splitRawUrl(request.raw.url ?? '/');
   try {
     // Outside S3, SigV4's canonical URI encodes the (already encoded) path once more: a ':' in
@@ -83,7 +84,7 @@ function authenticate(request: FastifyRequest, body: Buffer, deps: LambdaApiDeps
     return verifySigV4({
       method: request.method, path: path.replace(/%/g, '%25'), query, headers: request.headers as Record<string, string | string[] | undefined>,
       now: new Date(deps.clock()), bodySha256Hex: createHash('sha256').update(body).digest('hex'),
-    }, { service: 'lambda', region: deps.region, credentials: deps.credentials }).userId;
+    }, { service: 'lambda', region: deps.region, credentials: deps.credentials, signingKeys }).userId;
   } catch (error) {
     if (!isCairnError(error)) throw error;
     if (error.code === 'InvalidAccessKeyId') throw new LambdaError('UnrecognizedClientException', 'The security token included in the request is invalid.');

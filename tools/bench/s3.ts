@@ -140,6 +140,9 @@ export async function run(): Promise<BenchRow[]> {
     await timedGet(s3, 'five-gib', bigBytes);
     const rss = await peakRssMiB(cairn.child.pid!);
     rows.push({ name: 'server peak RSS streaming a 5 GiB object in and out', figure: rss, unit: 'MiB', referenceName: 'limit', referenceFigure: 300, higherIsBetter: false, note: `peak before: ${rssBefore.toFixed(0)} MiB` });
+  } catch (error) {
+    process.stdout.write(`server output (tail):\n${cairn.output().slice(-4000)}\n`);
+    throw error;
   } finally {
     s3.destroy();
     await cairn.stop();
