@@ -86,7 +86,7 @@ export async function measureNbdTarget(uri: string): Promise<NbdTargetFigures> {
   }
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -95,7 +95,7 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-async function waitForPort(port: number, child: ChildProcess): Promise<void> {
+export async function waitForPort(port: number, child: ChildProcess): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt += 1) {
     if (child.exitCode !== null) throw new Error(`nbdkit exited with ${child.exitCode}`);
     const open = await new Promise<boolean>((resolve) => {
@@ -108,7 +108,7 @@ async function waitForPort(port: number, child: ChildProcess): Promise<void> {
   throw new Error(`nbdkit did not listen on ${port}`);
 }
 
-function rssMiB(pid: number): number {
+export function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const match = /VmRSS:\s+(\d+) kB/.exec(status);
   return match ? Number(match[1]) / 1024 : 0;
