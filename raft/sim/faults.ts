@@ -13,6 +13,15 @@ export function injectFaults(world: World): void {
     world.log(`crash ${victim.id}`);
     victim.crash();
   }
+  // Crash a node just after it voted, before anything else it writes is synced: a vote that was
+  // not durable would let it vote twice in one term (Raft paper Figure 2, "persistent state").
+  const voters = live.filter((node) => node.votedRecently && node.alive());
+  for (const node of live) node.votedRecently = false;
+  if (voters.length > 0 && prng.chance(options.crashProbability * 10)) {
+    const victim = prng.pick(voters);
+    world.log(`crash ${victim.id} right after voting`);
+    victim.crash();
+  }
   const down = [...world.nodes.values()].filter((node) => !node.alive());
   if (prng.chance(options.restartProbability) && down.length > 0) {
     const node = prng.pick(down);

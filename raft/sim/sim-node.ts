@@ -42,10 +42,13 @@ export class SimNode {
   appliedIndex = 0;
   /** A paused process neither ticks nor reads its sockets until this tick. */
   pausedUntil = 0;
+  /** Set when a Ready changed term or vote: the moment a crash tests what was really synced. */
+  votedRecently = false;
   private writeWaiters = new Map<number, number>();
   private readWaiters = new Map<string, ClientRequest>();
   private confirmedReads: { index: number; request: ClientRequest }[] = [];
   private readCounter = 0;
+  private lastVote: NodeId | null = null;
 
   constructor(readonly id: NodeId, membership: Membership, private readonly settings: NodeSettings) {
     this.disk = new MemoryStorage(membership ?? emptyMembership);
@@ -117,6 +120,8 @@ export class SimNode {
       if (ready.entries.length > 0) disk.append(ready.entries);
       if (ready.hardState) disk.setHardState(ready.hardState);
     };
+    if (ready.hardState && ready.hardState.vote !== null && ready.hardState.vote !== this.lastVote) this.votedRecently = true;
+    if (ready.hardState) this.lastVote = ready.hardState.vote;
     this.unsynced.push(write);
     if (ready.mustSync) {
       for (const pending of this.unsynced) pending(this.disk);
