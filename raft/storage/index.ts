@@ -1,0 +1,2 @@
+// raft/storage's public surface.
+export { FileStorage, type Recovery } from './file-storage.js';
