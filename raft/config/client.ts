@@ -125,7 +125,7 @@ export class ConfigClient {
       }
       if (outcome.leader !== null && !this.endpointOf.has(outcome.leader)) await this.learnEndpoints();
       if (this.preferred === index) this.preferred = (index + 1) % this.options.endpoints.length;
-      await sleep(Math.min(backoffMs, Math.max(0, deadline - performance.now())));
+      await sleep(Math.ceil(Math.min(backoffMs, Math.max(0, deadline - performance.now()))));
       backoffMs = Math.min(backoffMs * 2, backoffMsMax);
     }
     throw new ConfigClientError('Timeout', `${call.method} ${call.path} not answered within ${this.options.timeoutMs ?? 10_000} ms by ${this.options.endpoints.join(', ')}; last: ${lastProblem}`);
@@ -138,7 +138,7 @@ export class ConfigClient {
       headers['x-cairn-seq'] = String(call.seq);
     }
     try {
-      const response = await fetch(`${this.options.endpoints[index]}${call.path}`, { method: call.method, headers, body: call.body, signal: AbortSignal.timeout(timeoutMs) });
+      const response = await fetch(`${this.options.endpoints[index]}${call.path}`, { method: call.method, headers, body: call.body, signal: AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs))) });
       const node = Number(response.headers.get('x-cairn-node'));
       if (node > 0) this.endpointOf.set(node, index);
       const body = (await response.json()) as { error?: ConfigErrorCode; message?: string; leader?: number | null };

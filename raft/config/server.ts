@@ -129,7 +129,7 @@ export class ConfigNode {
   /** Resolves at the next apply (or after waitMs); for long-poll watches. */
   nextApply(waitMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.applyListeners.delete(done); resolve(); }, waitMs);
+      const timer = setTimeout(() => { this.applyListeners.delete(done); resolve(); }, Math.max(1, Math.ceil(waitMs)));
       const done = () => { clearTimeout(timer); this.applyListeners.delete(done); resolve(); };
       this.applyListeners.add(done);
     });
