@@ -22,6 +22,7 @@ export const workersDefault = 2;
 export const workersMax = 64;
 export const environmentsPerWorkerMax = 4000; // ~10 GiB virtual reservation each; 12k/process total
 export const workerStackMb = 32;         // deep guest recursion hits QuickJS's limit first
+export const imagesPerWorkerMax = 64;    // decoded images a worker keeps for later restores
 export const terminateGraceMs = 250;     // worker.terminate() after deadline + grace if no answer
 
 assert(memoryMbMin < memoryMbMax, 'memory bounds');

@@ -6,7 +6,7 @@ import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
 import { assert } from '../../../dedup/errors.js';
 import { DriverError, type EnvironmentLimits, type FunctionError, type InvokeOutcome, type InvokeRequest, type LoadOutcome } from '../driver.js';
 import { engineStackBytes, imagePageBytes, maximumPagesFor, memoryMbMax, memoryMbMin, wasmPageBytes } from '../limits.js';
-import { capturePages, decodeWasmImageV1, encodeWasmImageV1, type WasmImageHeaderV1 } from './image.js';
+import { capturePages, decodeWasmImageV1, encodeWasmImageV1, type WasmImageHeaderV1, type WasmImageV1 } from './image.js';
 import type { InstancePool } from './instance-pool.js';
 import { LogCapture } from './log-capture.js';
 import { drivePromise, classifyLoadError, timeoutError, type PromiseDriver } from './engine-settle.js';
@@ -79,7 +79,12 @@ export class WasmEngine implements PromiseDriver {
   }
 
   static async restore(deps: EngineDeps, bytes: Uint8Array, limits: EnvironmentLimits | undefined, seed: Uint8Array | undefined): Promise<WasmEngine> {
-    const image = decodeWasmImageV1(bytes, deps.build.buildHash);
+    return WasmEngine.restoreDecoded(deps, decodeWasmImageV1(bytes, deps.build.buildHash), limits, seed);
+  }
+
+  /** Restores an image decoded earlier (workers keep images decoded between restores). Never mutates it. */
+  static async restoreDecoded(deps: EngineDeps, image: WasmImageV1, limits: EnvironmentLimits | undefined, seed: Uint8Array | undefined): Promise<WasmEngine> {
+    assert(image.header.buildHash === deps.build.buildHash, 'decoded image of this build');
     const header = image.header;
     if (limits) validateLimits(limits);
     const maximumPages = limits ? Math.max(maximumPagesFor(limits.memoryMb), header.memoryPages) : header.maximumPages;

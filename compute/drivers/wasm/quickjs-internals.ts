@@ -9,13 +9,11 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import {
   Lifetime,
-  newQuickJSWASMModuleFromVariant,
-  newVariant,
   QuickJSRuntime,
+  QuickJSWASMModule,
   type QuickJSContext,
   type QuickJSHandle,
   type QuickJSSyncVariant,
-  type QuickJSWASMModule,
 } from 'quickjs-emscripten-core';
 import releaseSyncVariantImport from '@jitl/quickjs-wasmfile-release-sync';
 
@@ -26,7 +24,15 @@ import { assert } from '../../../dedup/errors.js';
 export interface QuickJsBuild {
   readonly wasmModule: WebAssembly.Module;
   readonly buildHash: string; // sha256 of the exact .wasm bytes, hex
+  // The emscripten glue's factory and the FFI class, imported once per thread.
+  // newQuickJSWASMModuleFromVariant would import() three modules per instance, and under tsx
+  // every import() is a round trip to the loader-hooks thread: most of a blank instance's cost
+  // on a loaded machine.
+  readonly glue: GlueFactory;
+  readonly ffiClass: new (module: unknown) => unknown;
 }
+
+type GlueFactory = (moduleArg: Record<string, unknown>) => Promise<{ type?: string } & Record<string, unknown>>;
 
 /** A wasm instance whose emscripten glue has run, with no QuickJS runtime in it yet. */
 export interface BlankInstance {
@@ -57,7 +63,10 @@ export async function loadQuickJsBuild(): Promise<QuickJsBuild> {
   const bytes = await readFile(wasmPath);
   const buildHash = createHash('sha256').update(bytes).digest('hex');
   const wasmModule = await WebAssembly.compile(bytes);
-  return { wasmModule, buildHash };
+  const glue = await releaseSyncVariant.importModuleLoader() as unknown as GlueFactory;
+  const ffiClass = await releaseSyncVariant.importFFI() as unknown as new (module: unknown) => unknown;
+  assert(typeof glue === 'function' && typeof ffiClass === 'function', 'quickjs build: glue factory and FFI class');
+  return { wasmModule, buildHash, glue, ffiClass };
 }
 
 export async function newBlankInstance(build: QuickJsBuild, initialPages: number, maximumPages: number): Promise<BlankInstance> {
@@ -65,18 +74,18 @@ export async function newBlankInstance(build: QuickJsBuild, initialPages: number
   // Pre-sized before the glue runs: growing from outside would detach the glue's heap views.
   const memory = new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages });
   let exports: WebAssembly.Exports | undefined;
-  const variant = newVariant(releaseSyncVariant, {
+  // What newVariant + newQuickJSWASMModuleFromVariant do, minus their per-call dynamic imports.
+  const emscriptenModule = await build.glue({
     wasmMemory: memory,
-    emscriptenModule: {
-      instantiateWasm: (imports: WebAssembly.Imports, onSuccess: (instance: WebAssembly.Instance) => void) => {
-        const instance = new WebAssembly.Instance(build.wasmModule, imports);
-        exports = instance.exports;
-        onSuccess(instance);
-        return instance.exports;
-      },
-    } as never,
+    instantiateWasm: (imports: WebAssembly.Imports, onSuccess: (instance: WebAssembly.Instance) => void) => {
+      const instance = new WebAssembly.Instance(build.wasmModule, imports);
+      exports = instance.exports;
+      onSuccess(instance);
+      return instance.exports;
+    },
   });
-  const quickjs = await newQuickJSWASMModuleFromVariant(variant);
+  emscriptenModule.type = 'sync';
+  const quickjs = new QuickJSWASMModule(emscriptenModule as never, new build.ffiClass(emscriptenModule) as never);
   assert(exports !== undefined, 'blank instance: instantiateWasm was not used');
   assert(typeof exports[stackGetCurrentExport] === 'function', 'build lacks the stack helper exports');
   assert(typeof exports[stackRestoreExport] === 'function', 'build lacks the stack helper exports');

@@ -37,6 +37,10 @@ export class WasmDriver implements MicroVmDriver {
   readonly kind = 'wasm' as const;
   private readonly hosts: WorkerHost[] = [];
   private nextEnvironment = 1;
+  // Images are immutable values (driver.ts): one validation and one key per bytes object, so a
+  // worker is sent an image's bytes once and later restores name it by key.
+  private readonly imageKeys = new WeakMap<Uint8Array, number>();
+  private nextImageKey = 1;
   private closed = false;
 
   private constructor(readonly buildHash: string, private readonly workerCount: number, private readonly poolSize: number) {}
@@ -62,11 +66,16 @@ export class WasmDriver implements MicroVmDriver {
   }
 
   async restore(image: SnapshotImage, options: RestoreOptions = {}): Promise<Environment> {
-    this.importImage(image.bytes); // validates kind, version and build before a worker sees it
+    const key = this.imageKeyOf(image.bytes); // validates kind, version and build before a worker sees it
     if (options.limits) validateLimits(options.limits);
     const host = this.placement();
     const id = this.newId();
-    await host.call({ op: 'restore', environmentId: id, bytes: image.bytes, limits: options.limits, seed: options.seed });
+    try {
+      await host.call({ op: 'restore', environmentId: id, image: host.imageReference(key, image.bytes), limits: options.limits, seed: options.seed });
+    } catch (error) {
+      host.forgetImage(key);
+      throw error;
+    }
     return new WasmEnvironment(id, host, this.buildHash);
   }
 
@@ -84,6 +93,16 @@ export class WasmDriver implements MicroVmDriver {
   importImage(bytes: Uint8Array): SnapshotImage {
     decodeWasmImageV1(bytes, this.buildHash);
     return { driver: 'wasm', buildHash: this.buildHash, bytes };
+  }
+
+  private imageKeyOf(bytes: Uint8Array): number {
+    let key = this.imageKeys.get(bytes);
+    if (key === undefined) {
+      this.importImage(bytes);
+      key = this.nextImageKey++;
+      this.imageKeys.set(bytes, key);
+    }
+    return key;
   }
 
   async stats(): Promise<WorkerStats[]> {

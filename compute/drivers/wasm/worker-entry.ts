@@ -5,9 +5,10 @@ import { assert, AssertionError, isCairnError } from '../../../dedup/errors.js';
 import { DriverError } from '../driver.js';
 import { environmentsPerWorkerMax, maximumPagesFor } from '../limits.js';
 import { WasmEngine, validateLimits, type EngineDeps } from './engine.js';
+import { decodeWasmImageV1, type WasmImageV1 } from './image.js';
 import { InstancePool } from './instance-pool.js';
 import { loadQuickJsBuild } from './quickjs-internals.js';
-import type { WorkerEnvelope, WorkerOptions, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import type { ImageReference, WorkerEnvelope, WorkerOptions, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const port = parentPort;
 assert(port !== null, 'worker-entry runs in a worker thread');
@@ -15,11 +16,24 @@ const options = workerData as WorkerOptions;
 const build = await loadQuickJsBuild();
 const deps: EngineDeps = { build, pool: new InstancePool(build, options.poolSize) };
 const engines = new Map<string, WasmEngine>();
+const images = new Map<number, WasmImageV1>(); // decoded once; bounded by the host (imageReference)
+
+function imageOf(reference: ImageReference): WasmImageV1 {
+  for (const key of reference.forget ?? []) images.delete(key);
+  if (reference.bytes) images.set(reference.key, decodeWasmImageV1(reference.bytes, build.buildHash));
+  const image = images.get(reference.key);
+  assert(image !== undefined, `image ${reference.key} was never sent to this worker`);
+  return image;
+}
 
 function engineOf(environmentId: string): WasmEngine {
   const engine = engines.get(environmentId);
   if (!engine) throw new DriverError('EnvironmentDestroyed', `environment ${environmentId} is not on this worker`);
   return engine;
+}
+
+function checkRoom(): void {
+  if (engines.size >= environmentsPerWorkerMax) throw new DriverError('LimitsInvalid', `worker holds ${environmentsPerWorkerMax} environments already`);
 }
 
 function admit(environmentId: string, engine: WasmEngine): null {
@@ -31,11 +45,13 @@ function admit(environmentId: string, engine: WasmEngine): null {
 async function handle(request: WorkerRequest): Promise<unknown> {
   switch (request.op) {
     case 'create':
-    case 'restore':
-      if (engines.size >= environmentsPerWorkerMax) throw new DriverError('LimitsInvalid', `worker holds ${environmentsPerWorkerMax} environments already`);
-      return admit(request.environmentId, request.op === 'create'
-        ? await WasmEngine.create(deps, request.limits)
-        : await WasmEngine.restore(deps, request.bytes, request.limits, request.seed));
+      checkRoom();
+      return admit(request.environmentId, await WasmEngine.create(deps, request.limits));
+    case 'restore': {
+      const image = imageOf(request.image); // first: the host counts it as sent even if this restore fails
+      checkRoom();
+      return admit(request.environmentId, await WasmEngine.restoreDecoded(deps, image, request.limits, request.seed));
+    }
     case 'load': return engineOf(request.environmentId).load(request.files, request.handler, request.timeoutMs);
     case 'invoke': return engineOf(request.environmentId).invoke(request.request);
     case 'snapshot': return engineOf(request.environmentId).snapshot();

@@ -5,8 +5,8 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { assert, AssertionError } from '../../../dedup/errors.js';
 import { DriverError, type DriverErrorCode } from '../driver.js';
-import { workerStackMb } from '../limits.js';
-import type { WorkerOptions, WorkerReplies, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import { imagesPerWorkerMax, workerStackMb } from '../limits.js';
+import type { ImageReference, WorkerOptions, WorkerReplies, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 interface Pending {
   resolve(value: unknown): void;
@@ -34,6 +34,7 @@ export class WorkerHost {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private alive = true;
+  private readonly images = new Set<number>(); // image keys the worker holds, oldest first
   environments = 0;
   readonly ready: Promise<string>; // resolves with the build hash the worker runs
 
@@ -65,6 +66,29 @@ export class WorkerHost {
       this.pending.set(id, entry);
       this.worker.postMessage({ id, ...request });
     });
+  }
+
+  /** How to name `key` to the worker: bytes only the first time; evicts the oldest beyond the cap. */
+  imageReference(key: number, bytes: Uint8Array): ImageReference {
+    if (this.images.has(key)) {
+      this.images.delete(key); // re-inserted below: most recently used last
+      this.images.add(key);
+      return { key };
+    }
+    const forget: number[] = [];
+    for (const old of this.images) {
+      if (this.images.size - forget.length < imagesPerWorkerMax) break;
+      forget.push(old);
+    }
+    for (const old of forget) this.images.delete(old);
+    this.images.add(key);
+    assert(this.images.size <= imagesPerWorkerMax, 'worker image cache bounded');
+    return forget.length > 0 ? { key, bytes, forget } : { key, bytes };
+  }
+
+  /** After a failed restore: the worker may not hold the image, so send its bytes next time. */
+  forgetImage(key: number): void {
+    this.images.delete(key);
   }
 
   async terminate(): Promise<void> {

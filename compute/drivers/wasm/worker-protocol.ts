@@ -4,7 +4,7 @@ import type { EnvironmentLimits, InvokeOutcome, InvokeRequest, LoadOutcome } fro
 
 export type WorkerRequest =
   | { op: 'create'; environmentId: string; limits: EnvironmentLimits }
-  | { op: 'restore'; environmentId: string; bytes: Uint8Array; limits?: EnvironmentLimits; seed?: Uint8Array }
+  | { op: 'restore'; environmentId: string; image: ImageReference; limits?: EnvironmentLimits; seed?: Uint8Array }
   | { op: 'load'; environmentId: string; files: Record<string, string>; handler: string; timeoutMs: number }
   | { op: 'invoke'; environmentId: string; request: InvokeRequest }
   | { op: 'snapshot'; environmentId: string }
@@ -12,6 +12,17 @@ export type WorkerRequest =
   | { op: 'destroy'; environmentId: string }
   | { op: 'warm'; limits: EnvironmentLimits; count: number }
   | { op: 'stats' };
+
+/**
+ * An image a worker keeps decoded between restores. The host sends the bytes with the first
+ * restore of an image on that worker only (a 0.3–3 MB structured clone per restore otherwise), and
+ * names the images the worker may drop (`forget`) as it evicts them from its own account.
+ */
+export interface ImageReference {
+  key: number;
+  bytes?: Uint8Array;
+  forget?: number[];
+}
 
 export interface WorkerStats {
   environments: number;
