@@ -59,9 +59,8 @@ export async function openCompute(deps: ComputeDeps): Promise<Compute> {
     prewarm(bucket, key) {
       for (const target of events.targetsFor(bucket, key)) {
         void (async () => {
-          const head = await registry.findHead(target.account, target.name);
-          if (!head) return;
-          const config = await aliases.resolve(target.account, target.name, target.qualifier ?? undefined, () => 0);
+          if (!await registry.cachedHead(target.account, target.name)) return;
+          const { head, config } = await aliases.resolveForInvoke(target.account, target.name, target.qualifier ?? undefined, () => 0);
           await scheduler.warm(config, 1, head.reservedConcurrency);
         })().catch((error) => onError(error, 'prewarm'));
       }

@@ -24,6 +24,7 @@ export const hostObjectBytesMax = 5 * 1024 * 1024;        // cairn.s3 bodies cro
 export const logTailBytes = 4096;                         // X-Amz-Log-Result: the last 4 KB
 export const warmCountMax = 64;                           // cairn-warm ?count=
 export const codeCacheEntriesMax = 64;
+export const recordCacheFunctionsMax = 10_000;                // functions whose decoded records the invoke path keeps
 export const listPageMax = 50;                            // ListFunctions MaxItems
 export const eventAttemptsMax = 3;                        // Lambda retries async events twice
 export const eventBackoffMsBase = 200;

@@ -7,7 +7,7 @@ import { aliasesPerFunctionMax, policyStatementsMax } from '../limits.js';
 import type { FunctionRegistry } from './registry.js';
 import {
   aliasKey, aliasNamePattern, aliasPrefix, decodeJson, encodeJson, headKey, prefixEnd,
-  type AccountId, type AliasRecordV1, type FunctionConfigV1,
+  type AccountId, type AliasRecordV1, type FunctionConfigV1, type FunctionHeadV1,
 } from './records.js';
 
 export interface AliasInput {
@@ -101,6 +101,25 @@ export class AliasBook {
       draw -= weight;
     }
     return this.registry.version(account, name, alias.functionVersion);
+  }
+
+  /**
+   * The invoke path's resolve (Invoke, DryRun, triggers, warm): the head (for the concurrency
+   * limit) and the version to run, from the registry's record cache. Frozen: do not mutate.
+   */
+  async resolveForInvoke(account: AccountId, name: string, qualifier: string | undefined, random: () => number): Promise<{ head: FunctionHeadV1; config: FunctionConfigV1 }> {
+    const head = await this.registry.cachedHead(account, name);
+    if (!head) throw notFound(`Function not found: ${this.registry.arn(account, name)}`);
+    if (qualifier === undefined || qualifier === '$LATEST') return { head, config: head.latest };
+    if (/^[0-9]+$/.test(qualifier)) return { head, config: await this.registry.cachedVersion(account, name, qualifier) };
+    const alias = await this.registry.cachedRecord<AliasRecordV1>(account, name, aliasKey(account, name, qualifier), 'alias');
+    if (!alias) throw notFound(`Alias not found: ${this.registry.arn(account, name, qualifier)}`);
+    let draw = random();
+    for (const [version, weight] of Object.entries(alias.additionalVersionWeights)) {
+      if (draw < weight) return { head, config: await this.registry.cachedVersion(account, name, version) };
+      draw -= weight;
+    }
+    return { head, config: await this.registry.cachedVersion(account, name, alias.functionVersion) };
   }
 
   async addPermission(account: AccountId, name: string, input: PermissionInput): Promise<Record<string, unknown>> {

@@ -11,6 +11,7 @@ import { assert } from '../../dedup/errors.js';
 import { LambdaError, invalid, notFound } from '../errors.js';
 import * as limits from '../limits.js';
 import type { CodeStore } from './code-store.js';
+import { RecordCache } from './record-cache.js';
 import {
   accountOf, decodeJson, encodeJson, functionArn, functionNamePattern, headKey, headPrefix, lambdaTimestamp, prefixEnd,
   snapshotPrefix, versionKey, versionPrefix, aliasPrefix, type AccountId, type FunctionConfigV1, type FunctionHeadV1,
@@ -44,6 +45,9 @@ export interface RegistryDeps {
 
 export class FunctionRegistry {
   private readonly chains = new Map<string, Promise<unknown>>();
+  // Read-only copies for the invoke path; serialise() invalidates a function's entries around
+  // every change (record-cache.ts).
+  private readonly cache = new RecordCache((functionKey) => this.chains.has(functionKey));
 
   constructor(readonly deps: RegistryDeps) {}
 
@@ -55,7 +59,15 @@ export class FunctionRegistry {
   serialise<T>(account: AccountId, name: string, task: () => Promise<T>): Promise<T> {
     const key = `${account}/${name}`;
     const previous = this.chains.get(key) ?? Promise.resolve();
-    const next = previous.then(task, task);
+    const run = async (): Promise<T> => {
+      this.cache.invalidate(key);
+      try {
+        return await task();
+      } finally {
+        this.cache.invalidate(key);
+      }
+    };
+    const next = previous.then(run, run);
     const settled = next.then(() => undefined, () => undefined);
     this.chains.set(key, settled);
     void settled.then(() => { if (this.chains.get(key) === settled) this.chains.delete(key); });
@@ -65,6 +77,34 @@ export class FunctionRegistry {
   async findHead(account: AccountId, name: string): Promise<FunctionHeadV1 | undefined> {
     const bytes = await this.deps.meta.get(headKey(account, name));
     return bytes ? decodeJson<FunctionHeadV1>(bytes, 'function') : undefined;
+  }
+
+  /**
+   * The invoke path's reads: like findHead/version/a record under `key`, served from the record
+   * cache. The records are frozen and shared: never mutate them (change paths use the uncached reads).
+   */
+  cachedRecord<T extends { version: number }>(account: AccountId, name: string, key: string, what: string): Promise<T | undefined> {
+    return this.cache.read(`${account}/${name}`, key, async () => {
+      const bytes = await this.deps.meta.get(key);
+      return bytes ? decodeJson<T>(bytes, what) : undefined;
+    });
+  }
+
+  cachedHead(account: AccountId, name: string): Promise<FunctionHeadV1 | undefined> {
+    return this.cachedRecord<FunctionHeadV1>(account, name, headKey(account, name), 'function');
+  }
+
+  async cachedVersion(account: AccountId, name: string, functionVersion: string): Promise<FunctionConfigV1> {
+    if (functionVersion === '$LATEST') {
+      const head = await this.cachedHead(account, name);
+      if (!head) throw notFound(`Function not found: ${this.arn(account, name)}`);
+      return head.latest;
+    }
+    const record = /^[0-9]{1,10}$/.test(functionVersion)
+      ? await this.cachedRecord<FunctionConfigV1>(account, name, versionKey(account, name, Number(functionVersion)), 'function version')
+      : undefined;
+    if (!record) throw notFound(`Function not found: ${this.arn(account, name, functionVersion)}`);
+    return record;
   }
 
   async head(account: AccountId, name: string): Promise<FunctionHeadV1> {

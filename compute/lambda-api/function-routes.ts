@@ -113,8 +113,7 @@ async function warm(call: LambdaCall): Promise<unknown> {
   const count = Number((call.request.query as { count?: string }).count ?? '1');
   if (!Number.isInteger(count) || count < 1 || count > warmCountMax) throw invalid(`count must be an integer in [1, ${warmCountMax}]`);
   const named = functionNameOf(call);
-  const head = await call.deps.registry.head(call.account, named.name);
-  const config = await call.deps.aliases.resolve(call.account, named.name, named.qualifier, () => 0);
+  const { head, config } = await call.deps.aliases.resolveForInvoke(call.account, named.name, named.qualifier, () => 0);
   if (head.reservedConcurrency === 0) throw new LambdaError('TooManyRequestsException', 'Rate Exceeded.');
   const ready = await call.deps.scheduler.warm(config, count, head.reservedConcurrency);
   return { FunctionName: named.name, Version: config.functionVersion, WarmEnvironments: ready };

@@ -34,8 +34,7 @@ export function invokeRoutes(route: Route): void {
     const invocationType = String(headers['x-amz-invocation-type'] ?? 'RequestResponse') as InvocationType;
     if (!['RequestResponse', 'Event', 'DryRun'].includes(invocationType)) throw invalid(`Unsupported invocation type ${invocationType}`);
     const named = functionNameOf(call);
-    const head = await call.deps.registry.head(call.account, named.name);
-    const config = await call.deps.aliases.resolve(call.account, named.name, named.qualifier, Math.random);
+    const { head, config } = await call.deps.aliases.resolveForInvoke(call.account, named.name, named.qualifier, Math.random);
     if (invocationType === 'DryRun') {
       call.reply.code(204).header('X-Amz-Executed-Version', config.functionVersion).send();
       return undefined;

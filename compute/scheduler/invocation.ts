@@ -47,16 +47,26 @@ export async function runLegs(environment: Environment, config: FunctionConfigV1
       if (error !== outcome.error) logs = logs.replace(/Task timed out after [0-9.]+ seconds/g, `Task timed out after ${config.timeout.toFixed(2)} seconds`);
       return { ok: false, payloadJson: JSON.stringify(error), error, logs, durationMs, executedVersion: config.functionVersion, environmentHealth: outcome.environment };
     }
-    const parsed = JSON.parse(outcome.resultJson) as { __cairnCalls?: HostCall[]; __cairnResult?: unknown };
-    if (parsed.__cairnCalls) {
+    // The shim answers {"__cairnResult":…} or {"__cairnCalls":[…]} (guest-shim.ts). The result is
+    // cut out of the JSON text rather than parsed and re-encoded: a 6 MB payload would be both.
+    const payloadJson = resultOf(outcome.resultJson);
+    if (payloadJson === undefined) {
+      const parsed = JSON.parse(outcome.resultJson) as { __cairnCalls?: HostCall[] };
+      if (!parsed.__cairnCalls) return { ok: true, payloadJson: outcome.resultJson, logs, durationMs, executedVersion: config.functionVersion, environmentHealth: outcome.environment };
       message = resumeMessage(await serveCalls(parsed.__cairnCalls, request.host));
       continue;
     }
-    const payloadJson = '__cairnResult' in parsed ? JSON.stringify(parsed.__cairnResult) : outcome.resultJson;
     return { ok: true, payloadJson, logs, durationMs, executedVersion: config.functionVersion, environmentHealth: outcome.environment };
   }
   const error: FunctionError = { errorType: 'Runtime.HostCallLimit', errorMessage: `more than ${hostLegsMax} rounds of host calls in one invocation`, trace: [] };
   return { ok: false, payloadJson: JSON.stringify(error), error, logs, durationMs: clock() - startedMs, executedVersion: config.functionVersion, environmentHealth: 'discard' };
+}
+
+const resultPrefix = '{"__cairnResult":';
+
+function resultOf(resultJson: string): string | undefined {
+  if (!resultJson.startsWith(resultPrefix)) return undefined;
+  return resultJson.slice(resultPrefix.length, -1);
 }
 
 async function serveCalls(calls: HostCall[], host: HostServices | undefined): Promise<HostCallResult[]> {

@@ -21,9 +21,9 @@ export interface DeliveryDeps {
 const credentialGraceMs = 5_000;
 
 export async function deliverEvent(deps: DeliveryDeps, record: EventRecordV1): Promise<DeliveryOutcome> {
-  const head = await deps.registry.findHead(record.account, record.functionName);
+  const head = await deps.registry.cachedHead(record.account, record.functionName);
   if (!head) return { ok: false, error: `ResourceNotFoundException: Function not found: ${deps.registry.arn(record.account, record.functionName)}` };
-  const config = await deps.aliases.resolve(record.account, record.functionName, record.qualifier ?? undefined, Math.random);
+  const { config } = await deps.aliases.resolveForInvoke(record.account, record.functionName, record.qualifier ?? undefined, Math.random);
   const endpoint = deps.s3Endpoint();
   const credential = record.scopeBucket && endpoint ? deps.credentials.mint(config.owner, record.scopeBucket, config.timeout * 1000 + credentialGraceMs) : undefined;
   try {

@@ -5,5 +5,5 @@ export { AwsChunkedDecoder } from './aws-chunked.js';
 export type { AwsChunkedMode, AwsChunkedOptions } from './aws-chunked.js';
 export { encodeAwsChunked } from './aws-chunked-encoder.js';
 export { bodyDecoderFor, awsChunkedModeFor, Sha256VerifyingStream } from './payload.js';
-export { deriveSigningKey, parseQuery, type RequestHeaders, type QueryParameter } from './sigv4-canonical.js';
+export { deriveSigningKey, SigningKeyCache, parseQuery, type RequestHeaders, type QueryParameter } from './sigv4-canonical.js';
 export * as authLimits from './limits.js';

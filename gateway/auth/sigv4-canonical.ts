@@ -26,6 +26,29 @@ export function deriveSigningKey(secretAccessKey: string, date: string, region: 
   return hmacSha256(serviceKey, 'aws4_request');
 }
 
+/**
+ * Signing keys by (secret, date, region, service). A key changes once a day per user, yet deriving
+ * it costs four HMACs per request, a visible share of a small request's CPU. Owned by the door
+ * that verifies (pass it in SigV4Options), bounded, and cleared when full. Returned keys are
+ * shared: use them only as HMAC keys.
+ */
+export class SigningKeyCache {
+  private readonly keys = new Map<string, Buffer>();
+
+  constructor(private readonly entriesMax = 4096) {}
+
+  derive(secretAccessKey: string, date: string, region: string, service: string): Buffer {
+    const id = `${date}\n${region}\n${service}\n${secretAccessKey}`;
+    let key = this.keys.get(id);
+    if (key === undefined) {
+      if (this.keys.size >= this.entriesMax) this.keys.clear();
+      key = deriveSigningKey(secretAccessKey, date, region, service);
+      this.keys.set(id, key);
+    }
+    return key;
+  }
+}
+
 /** Both arguments are 64-char lowercase hex (checked by the parsers); compare in constant time. */
 export function signaturesEqual(expectedHex: string, actualHex: string): boolean {
   const expected = Buffer.from(expectedHex, 'latin1');

@@ -15,6 +15,7 @@ import {
   canonicalUri,
   deriveSigningKey,
   hmacSha256,
+  type SigningKeyCache,
   parseQuery,
   signaturesEqual,
   stringToSign,
@@ -50,6 +51,8 @@ export interface SigV4Options {
   /** Region check: a name that must match exactly, or a predicate. */
   readonly region: string | ((region: string) => boolean);
   readonly credentials: CredentialsLookup;
+  /** Reuses signing keys across requests (derived per request without it). */
+  readonly signingKeys?: SigningKeyCache;
 }
 
 export type PayloadMode =
@@ -218,7 +221,7 @@ export function verifySigV4(request: SigV4Request, options: SigV4Options): SigV4
   const { date, region, service } = parsed.credential;
   const scope = `${date}/${region}/${service}/aws4_request`;
   const toSign = stringToSign(parsed.amzDate, scope, canonical);
-  const signingKey = deriveSigningKey(credentials.secretAccessKey, date, region, service);
+  const signingKey = options.signingKeys ? options.signingKeys.derive(credentials.secretAccessKey, date, region, service) : deriveSigningKey(credentials.secretAccessKey, date, region, service);
   const expected = hmacSha256(signingKey, toSign).toString('hex');
   if (!signaturesEqual(expected, parsed.signature)) {
     throw new S3Error('SignatureDoesNotMatch', undefined, {
