@@ -82,7 +82,7 @@ afterAll(async () => {
 });
 
 describe('volumes survive kill -9 during writes', () => {
-  it(`${rounds} rounds of SIGKILL keep every flushed or FUA write and invent nothing`, { timeout: 170_000 }, async () => {
+  it(`${rounds} rounds of SIGKILL keep every flushed or FUA write and invent nothing`, { timeout: 300_000 }, async () => {
     dataDir = await makeDataDir();
     work = await mkdtemp(join(tmpdir(), 'cairn-nbd-crash-'));
     cairn = await startCairn({ dataDir });

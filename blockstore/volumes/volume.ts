@@ -89,12 +89,17 @@ export class Volume implements BlockDevice {
   async writeZeroes(offset: number, length: number, options: { fua: boolean; noHole: boolean; fastZero: boolean }): Promise<void> {
     // noHole is served as a hole: zero blocks are never stored (issue 4), and a hole reads as
     // zeros, which is what proto.md NBD_CMD_WRITE_ZEROES promises. Zeroing is always fast here.
-    await this.zero(offset, length, true, options.fua);
+    await this.zero(offset, length, options.fua);
   }
 
   async trim(offset: number, length: number, fua: boolean): Promise<void> {
-    // proto.md NBD_CMD_TRIM: content afterwards is unspecified; we drop whole blocks only.
-    await this.zero(offset, length, false, fua);
+    // proto.md NBD_CMD_TRIM: content afterwards is unspecified; we drop whole blocks only, so the
+    // journaled record is the whole-block range — replay zeroes exactly what trim dropped.
+    this.checkWritable(offset, length);
+    const first = Math.ceil(offset / volumeBlockBytes) * volumeBlockBytes;
+    const last = Math.floor((offset + length) / volumeBlockBytes) * volumeBlockBytes;
+    if (last > first) await this.zero(first, last - first, fua);
+    else if (fua) await this.flush();
   }
 
   async flush(): Promise<void> {
@@ -120,7 +125,7 @@ export class Volume implements BlockDevice {
   /** Applies a replayed journal record to the overlay without journaling it again. */
   async replay(record: JournalRecord): Promise<void> {
     if (record.kind === 'write') await this.prepare(record.offset, record.data.length, true, () => this.copyIn(record.offset, record.data));
-    else await this.prepareZero(record.offset, record.length, true, () => undefined);
+    else await this.prepareZero(record.offset, record.length, () => undefined);
   }
 
   /** Waits for a running fold, then starts (and waits for) one more that takes everything. */
@@ -145,10 +150,10 @@ export class Volume implements BlockDevice {
     return plain;
   }
 
-  private async zero(offset: number, length: number, partial: boolean, fua: boolean): Promise<void> {
+  private async zero(offset: number, length: number, fua: boolean): Promise<void> {
     this.checkWritable(offset, length);
     await this.makeRoom();
-    await this.prepareZero(offset, length, partial, () => this.log({ kind: 'zero', offset, length }));
+    await this.prepareZero(offset, length, () => this.log({ kind: 'zero', offset, length }));
     await this.finish(fua);
   }
 
@@ -161,27 +166,27 @@ export class Volume implements BlockDevice {
   }
 
   /** Zeroes the range in the overlay: whole blocks become 'zero' (a hole), partial ones are
-   * cleared in place when `partial` (writeZeroes) and left alone otherwise (trim). */
-  private prepareZero(offset: number, length: number, partial: boolean, then: () => void): Promise<void> {
+   * cleared in place. */
+  private prepareZero(offset: number, length: number, then: () => void): Promise<void> {
     return this.prepare(offset, length, false, () => {
       forEachBlock(offset, length, (index, from, to) => {
         if (to - from === volumeBlockBytes) {
           if (this.active.has(index) || this.frozen?.has(index) || this.map.visible(index)) this.active.set(index, 'zero');
-        } else if (partial) {
+        } else {
           const block = this.active.get(index);
           assert(block instanceof Buffer, 'prepare left a block for every partial zero');
           block.fill(0, from, to);
         }
       });
       then();
-    }, !partial);
+    });
   }
 
   /** Makes the overlay hold a Buffer for every partial block of the range (and, when `full`, for
    * every whole one), then runs `apply` in the same synchronous turn — so no fold can rotate the
-   * overlay and journal between the check and the change. `skipPartial`: trim leaves partial
-   * blocks alone, so it need not load them; whole blocks still wait for a load in progress. */
-  private async prepare(offset: number, length: number, full: boolean, apply: () => void, skipPartial = false): Promise<void> {
+   * overlay and journal between the check and the change. Whole blocks not filled here still wait
+   * for a load in progress, so a late load cannot overwrite them. */
+  private async prepare(offset: number, length: number, full: boolean, apply: () => void): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       assert(attempt < retriesMax, 'prepare settles within retriesMax rounds');
       const waits: Promise<void>[] = [];
@@ -189,7 +194,7 @@ export class Volume implements BlockDevice {
         const whole = to - from === volumeBlockBytes;
         const loading = this.loading.get(index);
         if (loading) waits.push(loading);
-        else if ((whole && full) || (!whole && !skipPartial)) {
+        else if (whole ? full : true) {
           const waiting = this.ensureBlock(index, !whole);
           if (waiting) waits.push(waiting);
         }
