@@ -59,6 +59,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
         const auth = authenticate(request, deps.credentials, deps.services.region, new Date(deps.clock()));
         const scope = deps.scopeOf?.(auth.accessKeyId);
         if (scope !== undefined && address.bucket !== scope) throw new S3Error('AccessDenied', 'These credentials are scoped to another bucket.', { resource: address.bucket ?? '/' });
+        if (scope !== undefined) auth.scope = scope;
         const call: S3Call = { request, reply, address, auth, services: deps.services };
         reply.header('x-amz-request-id', request.id);
         await chooseHandler(call)(call);

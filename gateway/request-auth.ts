@@ -7,6 +7,8 @@ export interface AuthenticatedRequest {
   userId: string;
   accessKeyId: string;
   payload: PayloadMode;
+  /** Set for temporary credentials limited to one bucket (seed 7): every bucket named must be it. */
+  scope?: string;
 }
 
 export function authenticate(request: FastifyRequest, credentials: CredentialsLookup, region: string, now: Date, service = 's3'): AuthenticatedRequest {

@@ -116,6 +116,7 @@ export function parseCopySource(value: string): { bucket: string; key: string } 
 
 export async function openCopySource(call: S3Call) {
   const source = parseCopySource(header(call.request, 'x-amz-copy-source')!);
+  if (call.auth.scope !== undefined && source.bucket !== call.auth.scope) throw new S3Error('AccessDenied', 'These credentials are scoped to another bucket.');
   await call.services.buckets.authorize(call.auth.userId, source.bucket);
   const opened = await call.services.objects.open(source.bucket, source.key);
   const precondition = evaluatePreconditions(call.request, opened.record, 'x-amz-copy-source-');
