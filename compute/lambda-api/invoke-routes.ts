@@ -50,7 +50,8 @@ export function invokeRoutes(route: Route): void {
     const result = await call.deps.scheduler.invoke(config, {
       payloadJson, requestId, invokedArn: call.deps.registry.arn(call.account, named.name, named.qualifier),
     }, head.reservedConcurrency);
-    call.reply.code(200).header('x-amzn-RequestId', requestId).header('X-Amz-Executed-Version', result.executedVersion);
+    call.reply.code(200).header('x-amzn-RequestId', requestId).header('X-Amz-Executed-Version', result.executedVersion)
+      .header('X-Cairn-Environment-Start', result.environmentStart);
     if (!result.ok) call.reply.header('X-Amz-Function-Error', 'Unhandled');
     if (String(headers['x-amz-log-type'] ?? 'None') === 'Tail') call.reply.header('X-Amz-Log-Result', logTail(result.framedLogs));
     call.reply.header('content-type', 'application/json').send(result.payloadJson);

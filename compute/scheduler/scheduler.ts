@@ -35,6 +35,15 @@ export interface SchedulerDeps {
   onError?: (error: unknown, what: string) => void;
 }
 
+/**
+ * Where an invocation's environment came from: an idle one kept from earlier calls or a warm-up
+ * ('warm'), a restore on the call's path ('restored'), or none because init failed ('init').
+ * Answered as X-Cairn-Environment-Start, so tests see seed 16 work without timing.
+ */
+export type EnvironmentStart = 'warm' | 'restored' | 'init';
+
+export type ScheduledResult = InvocationResult & { framedLogs: string; environmentStart: EnvironmentStart };
+
 export interface SchedulerStats { pools: number; idle: number; live: number; coldStarts: number; restores: number }
 
 export function isSingleUse(config: FunctionConfigV1): boolean {
@@ -48,14 +57,14 @@ export class Scheduler {
 
   constructor(private readonly deps: SchedulerDeps) {}
 
-  async invoke(config: FunctionConfigV1, request: InvocationRequest, concurrency: number | null): Promise<InvocationResult & { framedLogs: string }> {
+  async invoke(config: FunctionConfigV1, request: InvocationRequest, concurrency: number | null): Promise<ScheduledResult> {
     const pool = this.poolFor(config);
     const prepared = await this.prepare(pool, config);
     if (prepared.kind === 'failed') {
       const result: InvocationResult = { ok: false, payloadJson: JSON.stringify(prepared.error), error: prepared.error, logs: '', durationMs: 0, executedVersion: config.functionVersion, environmentHealth: 'discard' };
-      return { ...result, framedLogs: framedLogs(result, config, request.requestId, prepared.logs) };
+      return { ...result, framedLogs: framedLogs(result, config, request.requestId, prepared.logs), environmentStart: 'init' };
     }
-    const environment = await this.acquire(pool, config, prepared.image, limitOf(concurrency));
+    const { environment, start } = await this.acquire(pool, config, prepared.image, limitOf(concurrency));
     let result: InvocationResult;
     try {
       result = await runLegs(environment, config, request, this.deps.clock);
@@ -65,7 +74,7 @@ export class Scheduler {
       throw error;
     }
     this.release(pool, config, prepared.image, environment, result.environmentHealth === 'reusable' && !isSingleUse(config));
-    return { ...result, framedLogs: framedLogs(result, config, request.requestId) };
+    return { ...result, framedLogs: framedLogs(result, config, request.requestId), environmentStart: start };
   }
 
   /** Seed 16: make up to `count` environments ready (restored from the snapshot) ahead of calls. */
@@ -149,14 +158,14 @@ export class Scheduler {
     return { kind: 'image', image };
   }
 
-  private async acquire(pool: Pool, config: FunctionConfigV1, image: SnapshotImage, limit: number): Promise<Environment> {
+  private async acquire(pool: Pool, config: FunctionConfigV1, image: SnapshotImage, limit: number): Promise<{ environment: Environment; start: EnvironmentStart }> {
     const idle = pool.idle.pop();
-    if (idle) return idle;
+    if (idle) return { environment: idle, start: 'warm' };
     if (limit === 0) throw new LambdaError('TooManyRequestsException', 'Rate Exceeded.');
     if (pool.live < limit) {
       pool.live++;
       try {
-        return await this.restoreOne(config, image);
+        return { environment: await this.restoreOne(config, image), start: 'restored' };
       } catch (error) {
         pool.live--;
         throw error;
@@ -165,7 +174,7 @@ export class Scheduler {
     if (pool.waiters.length >= waitersPerFunctionMax) throw new LambdaError('TooManyRequestsException', 'Rate Exceeded.');
     const handed = await new Promise<Environment | Error>((resolve) => pool.waiters.push(resolve));
     if (handed instanceof Error) throw handed;
-    return handed;
+    return { environment: handed, start: 'warm' };
   }
 
   private async restoreOne(config: FunctionConfigV1, image: SnapshotImage): Promise<Environment> {

@@ -75,13 +75,31 @@ function errorReply(id: number, error: unknown): WorkerReply {
   return { id, ok: false, error: { name, message: error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error) } };
 }
 
-port.on('message', (envelope: WorkerEnvelope) => {
-  handle(envelope).then(
-    (value) => {
-      const transfer = value instanceof Uint8Array ? [value.buffer as ArrayBuffer] : [];
-      port.postMessage({ id: envelope.id, ok: true, value } satisfies WorkerReply, transfer);
-    },
-    (error: unknown) => port.postMessage(errorReply(envelope.id, error)),
-  );
+// Replies finished in one turn of this thread's loop go back as one message (see WorkerHost.flush).
+let outbox: WorkerReply[] = [];
+let transfers: ArrayBuffer[] = [];
+
+function send(reply: WorkerReply, transfer: ArrayBuffer[] = []): void {
+  outbox.push(reply);
+  transfers.push(...transfer);
+  if (outbox.length === 1) setImmediate(flush);
+}
+
+function flush(): void {
+  const batch = outbox;
+  const transfer = transfers;
+  outbox = [];
+  transfers = [];
+  port!.postMessage(batch, transfer);
+}
+
+port.on('message', (batch: WorkerEnvelope[]) => {
+  assert(Array.isArray(batch), 'the host sends batches');
+  for (const envelope of batch) {
+    handle(envelope).then(
+      (value) => send({ id: envelope.id, ok: true, value }, value instanceof Uint8Array ? [value.buffer as ArrayBuffer] : []),
+      (error: unknown) => send(errorReply(envelope.id, error)),
+    );
+  }
 });
-port.postMessage({ id: 0, ok: true, value: build.buildHash } satisfies WorkerReply);
+send({ id: 0, ok: true, value: build.buildHash });
