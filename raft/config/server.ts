@@ -49,6 +49,8 @@ export class ConfigNode {
   private drainScheduled = false;
   private ticker: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Counters for /status: how well group commit batches (entries per fsync) and its cost. */
+  readonly counters = { readys: 0, syncs: 0, syncMs: 0, entriesPersisted: 0, entriesApplied: 0 };
 
   constructor(private readonly options: ConfigNodeOptions, private readonly storage: FileStorage) {
     this.id = options.id;
@@ -86,8 +88,8 @@ export class ConfigNode {
     this.storage.close();
   }
 
-  status(): Status & { revision: number } {
-    return { ...this.raft.status(), revision: this.machine.revision };
+  status(): Status & { revision: number; counters: ConfigNode['counters'] } {
+    return { ...this.raft.status(), revision: this.machine.revision, counters: this.counters };
   }
 
   /** Proposes a command and resolves with its result once this node applies it. */
@@ -202,7 +204,13 @@ export class ConfigNode {
     if (ready.snapshot) this.storage.applySnapshot(ready.snapshot);
     if (ready.entries.length > 0) this.storage.append(ready.entries);
     if (ready.hardState) this.storage.setHardState(ready.hardState);
-    if (ready.mustSync) this.storage.sync();
+    this.counters.readys++;
+    this.counters.entriesPersisted += ready.entries.length;
+    if (!ready.mustSync) return;
+    const started = performance.now();
+    this.storage.sync();
+    this.counters.syncs++;
+    this.counters.syncMs += performance.now() - started;
   }
 
   private apply(ready: Ready): void {
@@ -213,6 +221,7 @@ export class ConfigNode {
     for (const entry of ready.committedEntries) {
       assert(entry.index === this.appliedIndex + 1, `node ${this.id} applies ${entry.index} after ${this.appliedIndex}`);
       this.appliedIndex = entry.index;
+      this.counters.entriesApplied++;
       if (entry.type !== 'normal' || entry.data.length === 0) continue;
       const command = decodeCommand(entry.data);
       const result = this.machine.apply(command);
