@@ -41,8 +41,8 @@ async function load(workers: number, write: (worker: number) => Writer): Promise
 
 /** Time from SIGKILL of the leader until `write` succeeds again (bounded by 30 s). */
 async function failover(kill: () => Promise<void>, write: () => Promise<void>): Promise<number> {
-  await kill();
   const killed = performance.now();
+  await kill();
   for (let attempt = 0; attempt < 10_000 && performance.now() - killed < 30_000; attempt++) {
     try {
       await write();
