@@ -14,7 +14,7 @@ const usage = `usage: cairn <command> [options]
   gc | scrub | stats    collect garbage, verify every chunk, show store figures
   volume create NAME --size 10G | list | info NAME | resize NAME --size S | delete NAME[@SNAP]
   volume snapshot NAME SNAP | snapshots NAME | clone NAME@SNAP NEWNAME   (sizes: K/M/G/T)
-  config-node --id N --peers 1=HOST:PORT,2=... --client-port P [--data DIR]   one raft config-service member
+  config-node --id N --peers 1=HOST:PORT,2=... --client-port P [--data DIR] [--compact-every N]   one raft config-service member
 common: --data DIR (default ./data)`;
 
 async function main(argv: string[]): Promise<void> {
@@ -27,7 +27,7 @@ async function main(argv: string[]): Promise<void> {
       salts: { type: 'string' }, by: { type: 'string' }, size: { type: 'string' }, window: { type: 'string' }, 'log-level': { type: 'string', default: 'info' },
       'nbd-port': { type: 'string', default: '10809' }, 'lambda-port': { type: 'string', default: '9001' },
       help: { type: 'boolean', short: 'h' },
-      id: { type: 'string' }, peers: { type: 'string' }, 'client-port': { type: 'string' },
+      id: { type: 'string' }, peers: { type: 'string' }, 'client-port': { type: 'string' }, 'compact-every': { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'config-node') {
-    const stop = await runConfigNode({ id: values.id, peers: values.peers, dataDir: values.data!, host: values.host!, clientPort: values['client-port'] });
+    const stop = await runConfigNode({ id: values.id, peers: values.peers, dataDir: values.data!, host: values.host!, clientPort: values['client-port'], compactEvery: values['compact-every'] });
     const exit = () => { stop().then(() => process.exit(0), () => process.exit(1)); };
     process.once('SIGINT', exit);
     process.once('SIGTERM', exit);

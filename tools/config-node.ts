@@ -14,6 +14,8 @@ export interface ConfigNodeArgs {
   readonly dataDir: string;
   readonly host: string;
   readonly clientPort: string | undefined;
+  /** Applied entries between snapshots; small values exercise InstallSnapshot in tests. */
+  readonly compactEvery?: string;
 }
 
 /** Parses "1=127.0.0.1:7001,2=127.0.0.1:7002" into node id → raft address. */
@@ -34,8 +36,12 @@ export async function runConfigNode(args: ConfigNodeArgs): Promise<() => Promise
   const id = nodeId(Number(args.id));
   const peers = parsePeers(args.peers);
   if (!peers.has(id)) throw new Error(`--id ${args.id} is not in --peers`);
+  if (args.compactEvery !== undefined && !(Number.isSafeInteger(Number(args.compactEvery)) && Number(args.compactEvery) >= 1)) {
+    throw new Error('--compact-every must be an integer >= 1');
+  }
   const node = await ConfigNode.start({
     id, peers, dataDir: args.dataDir,
+    compactEvery: args.compactEvery === undefined ? undefined : Number(args.compactEvery),
     log: (line) => process.stdout.write(`${line}\n`),
   });
   const http = buildHttpApi(node);

@@ -50,7 +50,7 @@ export class ConfigNode {
   private ticker: NodeJS.Timeout | null = null;
   private stopped = false;
   /** Counters for /status: how well group commit batches (entries per fsync) and its cost. */
-  readonly counters = { readys: 0, syncs: 0, syncMs: 0, entriesPersisted: 0, entriesApplied: 0 };
+  readonly counters = { readys: 0, syncs: 0, syncMs: 0, entriesPersisted: 0, entriesApplied: 0, snapshotsInstalled: 0 };
 
   constructor(private readonly options: ConfigNodeOptions, private readonly storage: FileStorage) {
     this.id = options.id;
@@ -67,6 +67,7 @@ export class ConfigNode {
   static async start(options: ConfigNodeOptions): Promise<ConfigNode> {
     const membership: Membership = { voters: [...options.peers.keys()].sort((a, b) => a - b), learners: [] };
     assert(membership.voters.includes(options.id), `node ${options.id} is not among the peers`);
+    assert(options.compactEvery === undefined || options.compactEvery >= 1, 'compactEvery must be at least 1');
     const node = new ConfigNode(options, new FileStorage(options.dataDir, membership));
     const own = options.peers.get(options.id)!;
     const others = new Map([...options.peers].filter(([id]) => id !== options.id));
@@ -201,7 +202,10 @@ export class ConfigNode {
   }
 
   private persist(ready: Ready): void {
-    if (ready.snapshot) this.storage.applySnapshot(ready.snapshot);
+    if (ready.snapshot) {
+      this.storage.applySnapshot(ready.snapshot);
+      this.counters.snapshotsInstalled++;
+    }
     if (ready.entries.length > 0) this.storage.append(ready.entries);
     if (ready.hardState) this.storage.setHardState(ready.hardState);
     this.counters.readys++;

@@ -93,7 +93,7 @@ describe('raft transport codec', () => {
 
   it('fuzz: random bytes decode to a message or a typed error, never a crash', () => {
     const next = prng(20240501);
-    for (let round = 0; round < 20_000; round++) {
+    for (let round = 0; round < 10_000; round++) {
       const length = next() % 96;
       const input = new Uint8Array(length);
       for (let k = 0; k < length; k++) input[k] = next() & 0xff;
@@ -106,12 +106,12 @@ describe('raft transport codec', () => {
   it('fuzz: valid messages with flipped or cut bytes decode or fail typed', () => {
     const next = prng(7);
     let errors = 0;
-    for (let round = 0; round < 20_000; round++) {
+    for (let round = 0; round < 10_000; round++) {
       const encoded = encodeMessage(sampleMessages[next() % sampleMessages.length]);
       const mutated = round % 3 === 0 ? encoded.subarray(0, next() % encoded.length) : encoded.slice();
       if (round % 3 !== 0) for (let flips = 1 + (next() % 3); flips > 0; flips--) mutated[next() % mutated.length] = next() & 0xff;
       if (decodeOrTypedError(mutated) === 'error') errors++;
     }
-    expect(errors).toBeGreaterThan(1000);
+    expect(errors).toBeGreaterThan(500);
   });
 });

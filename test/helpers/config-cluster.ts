@@ -37,7 +37,7 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-export async function startConfigCluster(size = 3): Promise<ConfigCluster> {
+export async function startConfigCluster(size = 3, extraArgs: readonly string[] = []): Promise<ConfigCluster> {
   const root = await mkdtemp(join(tmpdir(), 'cairn-raft-'));
   const members: ConfigMember[] = [];
   for (let id = 1; id <= size; id++) {
@@ -49,7 +49,7 @@ export async function startConfigCluster(size = 3): Promise<ConfigCluster> {
   const cluster: ConfigCluster = {
     members,
     endpoints: members.map((member) => member.endpoint),
-    start: (member) => startMember(member, peers),
+    start: (member) => startMember(member, peers, extraArgs),
     async kill(member) {
       const child = member.child;
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -67,9 +67,9 @@ export async function startConfigCluster(size = 3): Promise<ConfigCluster> {
   return cluster;
 }
 
-async function startMember(member: ConfigMember, peers: string): Promise<void> {
+async function startMember(member: ConfigMember, peers: string, extraArgs: readonly string[]): Promise<void> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'tools/cli.ts'), 'config-node', '--id', String(member.id),
-    '--peers', peers, '--data', member.dataDir, '--client-port', String(member.clientPort)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    '--peers', peers, '--data', member.dataDir, '--client-port', String(member.clientPort), ...extraArgs], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   member.child = child;
   child.stdout!.on('data', (data: Buffer) => { member.output = (member.output + data.toString()).slice(-20_000); });
   child.stderr!.on('data', (data: Buffer) => { member.output = (member.output + data.toString()).slice(-20_000); });
