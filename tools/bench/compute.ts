@@ -14,6 +14,8 @@ const coldRounds = 40;
 const restoreRounds = 150;
 const invokeWindowMs = 3000;
 const idleEnvironments = 100;
+const prewarmedRounds = 60;
+const sequentialRounds = 1000;
 
 const trivialSource = 'exports.handler = async (event) => ({ ok: true, n: event.n });';
 const trivial: FunctionCode = { handler: 'index.handler', files: { 'index.js': trivialSource } };
@@ -84,6 +86,44 @@ async function restores(driver: WasmDriver, image: SnapshotImage, pacedMs: numbe
   return times;
 }
 
+// WASM-SNAPSHOTS.md "restore into a pre-created blank instance": the pool is filled first (as
+// cairn-warm or idle-time refills do), so no restore pays for instantiation.
+async function prewarmedRestores(driver: WasmDriver, image: SnapshotImage): Promise<number[]> {
+  await driver.warm({ memoryMb }, Math.min(2 * prewarmedRounds, 128));
+  const times: number[] = [];
+  for (let i = 0; i < prewarmedRounds; i++) {
+    const started = performance.now();
+    const environment = await driver.restore(image);
+    times.push(performance.now() - started);
+    await environment.destroy();
+  }
+  return times;
+}
+
+async function sequentialInvokes(driver: WasmDriver, image: SnapshotImage): Promise<number[]> {
+  const environment = await driver.restore(image);
+  const times: number[] = [];
+  for (let i = 0; i < sequentialRounds; i++) {
+    const started = performance.now();
+    const outcome = await environment.invoke(invokeRequest(i));
+    times.push(performance.now() - started);
+    if (!outcome.ok) throw new Error(`bench invoke failed: ${JSON.stringify(outcome.error)}`);
+  }
+  await environment.destroy();
+  return times;
+}
+
+async function vmSequentialInvokes(): Promise<number[]> {
+  const handler = vmCold(trivial);
+  const times: number[] = [];
+  for (let i = 0; i < sequentialRounds; i++) {
+    const started = performance.now();
+    JSON.stringify(await handler(JSON.parse(`{"n":${i}}`)));
+    times.push(performance.now() - started);
+  }
+  return times;
+}
+
 async function invocationsPerSecond(driver: WasmDriver, image: SnapshotImage): Promise<number> {
   const environments = await Promise.all([0, 1, 2, 3].map(() => driver.restore(image)));
   let count = 0;
@@ -132,6 +172,9 @@ export async function run(): Promise<BenchRow[]> {
     await source.destroy();
     const paced = await restores(driver, image, 10);
     const burst = await restores(driver, image, 0);
+    const prewarmed = await prewarmedRestores(driver, image);
+    const sequential = await sequentialInvokes(driver, image);
+    const vmSequential = await vmSequentialInvokes();
     const ours = await invocationsPerSecond(driver, image);
     const reference = await vmInvocationsPerSecond();
     const idle = await rssPerIdle(() => driver.restore(image));
@@ -153,6 +196,8 @@ export async function run(): Promise<BenchRow[]> {
       { name: 'compute restore from snapshot p50', figure: percentile(paced, 0.5), ...latency, note: 'pool refilled between arrivals (10 ms apart); aim < 5 ms' },
       { name: 'compute restore from snapshot p99', figure: percentile(paced, 0.99), ...latency, referenceFigure: percentile(vmColdTimes, 0.99) },
       { name: 'compute restore burst p50 (pool drained)', figure: percentile(burst, 0.5), ...latency, note: `p99 ${percentile(burst, 0.99).toFixed(2)} ms, back to back` },
+      { name: 'compute restore into pre-created instance p50', figure: percentile(prewarmed, 0.5), ...latency, note: `p99 ${percentile(prewarmed, 0.99).toFixed(2)} ms; pool warmed first (cairn-warm); aim < 5 ms` },
+      { name: 'compute invoke latency, one environment p50', figure: percentile(sequential, 0.5), unit: 'ms', referenceName: 'node:vm same handler call', referenceFigure: percentile(vmSequential, 0.5), higherIsBetter: false, note: `p99 ${percentile(sequential, 0.99).toFixed(2)} ms, main thread → worker → engine → back` },
       { name: 'compute trivial invocations/s', figure: ours, unit: 'ops/s', referenceName: 'node:vm same handler, one thread', referenceFigure: reference, higherIsBetter: true, note: '4 environments on 2 workers, end to end; aim >= 1000' },
       { name: 'compute RSS per idle restored environment', figure: idleOurs, unit: 'MiB', referenceName: 'node:vm context with handler', referenceFigure: idleVm, higherIsBetter: false, note: `${idleEnvironments} environments` },
       { name: 'compute snapshot image, trivial function', figure: image.bytes.byteLength / 1024, unit: 'KiB', referenceName: 'whole linear memory', referenceFigure: (header.memoryPages * 65536) / 1024, higherIsBetter: false, note: 'non-zero 4 KiB pages only' },
