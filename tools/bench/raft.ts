@@ -66,6 +66,7 @@ async function measureOurs(): Promise<SystemFigures> {
     if (!leader) throw new Error('no leader before failover');
     const probe = new ConfigClient({ endpoints: cluster.endpoints, timeoutMs: 1_000, attemptTimeoutMs: 300 });
     const failoverMs = await failover(() => cluster.kill(leader), async () => { await probe.put('bench/failover', valueText); });
+    for (const client of [...clients, probe]) client.close();
     return { single, many, failoverMs };
   } finally {
     await cluster.destroy();
