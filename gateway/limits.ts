@@ -1,5 +1,7 @@
 // Named limits of the S3 door (STYLE.md §12). Where S3 documents a limit, we use S3's number.
 import { assert } from '../dedup/errors.js';
+import { objectChunkerParams } from '../dedup/index.js';
+import { defaultChunkStoreLimits } from '../blockstore/chunks/index.js';
 
 export const gatewayLimits = {
   objectKeyBytesMax: 1024,
@@ -22,3 +24,7 @@ export const gatewayLimits = {
 assert(gatewayLimits.partBytesMin < gatewayLimits.partBytesMax, 'part limits out of order');
 assert(gatewayLimits.objectBytesMax >= gatewayLimits.partBytesMax, 'a part cannot exceed an object');
 assert(gatewayLimits.listKeysMax <= gatewayLimits.deleteObjectsKeysMax, 'list and delete batch sizes are both 1000 in S3');
+
+// The largest single PUT must commit in one batch: one count update per distinct chunk.
+assert(gatewayLimits.objectBytesMax / objectChunkerParams.minBytes <= defaultChunkStoreLimits.commitOpsMax,
+  'a maximum-size object of minimum-size chunks must fit one chunk-store commit');

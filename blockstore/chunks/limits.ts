@@ -41,7 +41,9 @@ export const defaultChunkStoreLimits: ChunkStoreLimits = Object.freeze({
   groupCommitMax: 1024,
   groupCommitBytesMax: 64 * 1024 * 1024,
   commitGroupMax: 1024,
-  commitOpsMax: 50_000,
+  // A 5 GiB single PUT (S3's limit) of 16 KiB minimum chunks names 327,680 chunks, all of which
+  // must change count in the one batch that makes the object visible.
+  commitOpsMax: 400_000,
   gcLiveFractionMax: 0.5,
   gcSegmentsPerRunMax: 64,
   gcCopyWindowBytesMax: 32 * 1024 * 1024,

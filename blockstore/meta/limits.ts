@@ -8,11 +8,11 @@ export const metaLimits = {
   /** Largest single value; manifests of 5 TiB objects are sharded above this layer. */
   valueBytesMax: 16 * 1024 * 1024,
   /** Ops in one caller's batch. */
-  batchOpsMax: 100_000,
+  batchOpsMax: 1_000_000,
   /** Caller batches coalesced into one LevelDB write (one fsync). */
   groupCommitBatchesMax: 1024,
   /** Ops in one coalesced LevelDB write; a single caller batch may exceed it and then goes alone. */
-  groupCommitOpsMax: 200_000,
+  groupCommitOpsMax: 1_000_000,
 } as const;
 
 assert(metaLimits.keyBytesMax > 0 && metaLimits.keyBytesMax <= 64 * 1024, 'keyBytesMax in (0, 64 KiB]');
