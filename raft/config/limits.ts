@@ -9,6 +9,8 @@ export const configValueBytesMax = 256 * 1024;
 export const configRangeKeysMax = 1000;
 /** Change events kept for watches; a watch older than the oldest kept answers Compacted. */
 export const configWatchEventsMax = 10_000;
+/** Long-poll watches one node holds open at once. */
+export const configWatchersMax = 4096;
 /** Events one watch response carries. */
 export const configWatchBatchMax = 1000;
 /** Clients whose recent responses are cached for retries (§6.3); the least recent is evicted. */

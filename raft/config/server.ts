@@ -10,6 +10,7 @@ import { TcpTransport, type PeerAddress } from '../transport/index.js';
 import { encodeCommand, validateOperation, validateRequestId, type Operation } from './command.js';
 import { ConfigError } from './errors.js';
 import { LeaseClock } from './lease-clock.js';
+import { configWatchersMax } from './limits.js';
 import { decodeState, encodeState } from './state-snapshot.js';
 import { decodeCommand } from './command.js';
 import { ConfigStateMachine, type CommandResult } from './state-machine.js';
@@ -131,6 +132,7 @@ export class ConfigNode {
 
   /** Resolves at the next apply (or after waitMs); for long-poll watches. */
   nextApply(waitMs: number): Promise<void> {
+    if (this.applyListeners.size >= configWatchersMax) return Promise.reject(new ConfigError('Unavailable', 'too many watches open'));
     return new Promise((resolve) => {
       const timer = setTimeout(() => { this.applyListeners.delete(done); resolve(); }, Math.max(1, Math.ceil(waitMs)));
       const done = () => { clearTimeout(timer); this.applyListeners.delete(done); resolve(); };
