@@ -1,4 +1,5 @@
-// Lambda bench: invocations/s of a trivial function through the HTTP API (SDK, 32 in flight)
+// Lambda bench: sequential Invoke and DryRun latency, invocations/s of a trivial function
+// through the HTTP API (SDK, 32 in flight)
 // and events/s from S3 PUT to function completion (the function writes a derived object; we
 // count derived objects). Reference, same run: a node:vm context running the same handler —
 // the cost of JavaScript alone, without HTTP, SigV4, scheduling or the wasm engine.
@@ -27,6 +28,27 @@ async function vmReference(calls: number): Promise<number> {
   return calls / ((performance.now() - started) / 1000);
 }
 
+function percentile(values: number[], fraction: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))];
+}
+
+async function sequentialMs(calls: number, call: (index: number) => Promise<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  for (let index = 0; index < calls; index++) {
+    const started = performance.now();
+    await call(index);
+    times.push(performance.now() - started);
+  }
+  return times;
+}
+
+async function vmCallMs(calls: number): Promise<number[]> {
+  const context = createContext({});
+  const handler = runInContext(`(() => { const exports = {}; ${trivial}; return exports.handler; })()`, context) as (event: unknown) => Promise<unknown>;
+  return sequentialMs(calls, async (index) => JSON.stringify(await handler(JSON.parse(JSON.stringify({ n: index })))));
+}
+
 async function inParallel(total: number, width: number, task: (index: number) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: width }, async () => { while (next < total) await task(next++); }));
@@ -41,7 +63,12 @@ export async function run(): Promise<BenchRow[]> {
     const account = created.FunctionArn!.split(':')[4];
     const invoke = async (index: number) => { await lambda.send(new InvokeCommand({ FunctionName: 'trivial', Payload: Buffer.from(JSON.stringify({ n: index })) })); };
     await inParallel(200, 32, invoke); // warm: snapshot taken, pool filled
-    const calls = 3000;
+    // One call at a time: the fixed cost per call (HTTP + SigV4 + scheduler + worker round trip).
+    // DryRun stops before the scheduler, so the difference is the scheduler → worker → engine leg.
+    const dryRunMs = await sequentialMs(300, () => lambda.send(new InvokeCommand({ FunctionName: 'trivial', InvocationType: 'DryRun' })));
+    const invokeMs = await sequentialMs(300, invoke);
+    const vmMs = await vmCallMs(300);
+    const calls = 2000;
     let started = performance.now();
     await inParallel(calls, 32, invoke);
     const invokesPerSecond = calls / ((performance.now() - started) / 1000);
@@ -55,6 +82,8 @@ export async function run(): Promise<BenchRow[]> {
     const events = 300;
     started = performance.now();
     await inParallel(events, 16, async (index) => { await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: `in/${index}`, Body: `object ${index}` })); });
+    // Each event costs two S3 PUTs (the trigger's and the derived one): S3 PUT's own rate bounds it.
+    const putsPerSecond = events / ((performance.now() - started) / 1000);
     let derived = 0;
     for (let round = 0; round < 600 && derived < events; round++) {
       const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'bench', Prefix: 'derived/', MaxKeys: 1000 }));
@@ -62,10 +91,13 @@ export async function run(): Promise<BenchRow[]> {
       if (derived < events) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const eventsPerSecond = derived / ((performance.now() - started) / 1000);
+    const perCall = { unit: 'ms', referenceName: 'node:vm same handler call', referenceFigure: percentile(vmMs, 0.5), higherIsBetter: false };
     return [
+      { name: 'Lambda Invoke latency, sequential p50', figure: percentile(invokeMs, 0.5), ...perCall, note: `p99 ${percentile(invokeMs, 0.99).toFixed(2)} ms; SDK client in this process` },
+      { name: 'Lambda DryRun latency, sequential p50', figure: percentile(dryRunMs, 0.5), ...perCall, note: `p99 ${percentile(dryRunMs, 0.99).toFixed(2)} ms; HTTP + SigV4 + lookup only` },
       { name: 'Lambda Invoke trivial fn (HTTP, SigV4, 32 in flight)', figure: invokesPerSecond, unit: 'ops/s', referenceName: 'node:vm same handler, in process', referenceFigure: vmPerSecond, higherIsBetter: true },
       { name: 'S3 PUT → trigger → function → derived PUT', figure: eventsPerSecond, unit: 'events/s', referenceName: 'node:vm same handler, in process', referenceFigure: vmPerSecond, higherIsBetter: true,
-        note: `${derived}/${events} delivered` },
+        note: `${derived}/${events} delivered; S3 PUTs alone ran at ${putsPerSecond.toFixed(0)}/s in the same run` },
     ];
   } finally {
     lambda.destroy();

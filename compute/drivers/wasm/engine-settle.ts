@@ -41,7 +41,12 @@ export async function drivePromise(driver: PromiseDriver, start: () => CallResul
       }
       const remainingMs = driver.deadlineMs - Date.now();
       if (remainingMs <= 0) return { kind: 'timeout' };
-      await sleep(Math.min(delayMs, remainingMs));
+      // A timer already due (setTimeout(fn, 0): the shim's host-call hand-off, user code) fires
+      // after one turn of the event loop, not after a Node timer: setTimeout(0) is >= 1 ms and
+      // far more on a loaded machine, paid on every leg. The turn keeps other environments of
+      // this worker served while a guest spins on zero-delay timers.
+      if (delayMs <= 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      else await sleep(Math.min(delayMs, remainingMs));
       const fired = driver.callControl('runDueTimers', []);
       if (fired.error) return failure(driver, fired.error);
       fired.value.dispose();
