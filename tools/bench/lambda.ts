@@ -4,6 +4,7 @@
 // count derived objects). Reference, same run: a node:vm context running the same handler —
 // the cost of JavaScript alone, without HTTP, SigV4, scheduling or the wasm engine.
 import { createContext, runInContext } from 'node:vm';
+import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { CreateBucketCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
@@ -49,6 +50,13 @@ async function vmCallMs(calls: number): Promise<number[]> {
   return sequentialMs(calls, async (index) => JSON.stringify(await handler(JSON.parse(JSON.stringify({ n: index })))));
 }
 
+/** CPU seconds (user + system, every thread) the server process has used: load-independent. */
+async function cpuSecondsOf(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return Number.NaN;
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
+}
+
 async function inParallel(total: number, width: number, task: (index: number) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: width }, async () => { while (next < total) await task(next++); }));
@@ -69,9 +77,11 @@ export async function run(): Promise<BenchRow[]> {
     const invokeMs = await sequentialMs(300, invoke);
     const vmMs = await vmCallMs(300);
     const calls = 2000;
+    const cpuBefore = await cpuSecondsOf(cairn.child.pid);
     let started = performance.now();
     await inParallel(calls, 32, invoke);
     const invokesPerSecond = calls / ((performance.now() - started) / 1000);
+    const serverCpuMs = ((await cpuSecondsOf(cairn.child.pid)) - cpuBefore) * 1000 / calls;
     const vmPerSecond = await vmReference(calls * 10);
 
     await lambda.send(new CreateFunctionCommand({ FunctionName: 'deriver', Runtime: 'nodejs20.x', Role: role, Handler: 'index.handler', Code: { ZipFile: zipOf({ 'index.js': deriver }) } }));
@@ -95,6 +105,7 @@ export async function run(): Promise<BenchRow[]> {
     return [
       { name: 'Lambda Invoke latency, sequential p50', figure: percentile(invokeMs, 0.5), ...perCall, note: `p99 ${percentile(invokeMs, 0.99).toFixed(2)} ms; SDK client in this process` },
       { name: 'Lambda DryRun latency, sequential p50', figure: percentile(dryRunMs, 0.5), ...perCall, note: `p99 ${percentile(dryRunMs, 0.99).toFixed(2)} ms; HTTP + SigV4 + lookup only` },
+      { name: 'Lambda server CPU per Invoke (all threads)', figure: serverCpuMs, ...perCall, note: `${(1000 / serverCpuMs).toFixed(0)} invokes per CPU-second: the ceiling on an idle core; throughput below depends on the machine's load` },
       { name: 'Lambda Invoke trivial fn (HTTP, SigV4, 32 in flight)', figure: invokesPerSecond, unit: 'ops/s', referenceName: 'node:vm same handler, in process', referenceFigure: vmPerSecond, higherIsBetter: true },
       { name: 'S3 PUT → trigger → function → derived PUT', figure: eventsPerSecond, unit: 'events/s', referenceName: 'node:vm same handler, in process', referenceFigure: vmPerSecond, higherIsBetter: true,
         note: `${derived}/${events} delivered; S3 PUTs alone ran at ${putsPerSecond.toFixed(0)}/s in the same run` },
