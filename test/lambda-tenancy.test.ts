@@ -101,6 +101,14 @@ describe('Lambda tenancy, async invocations, warm-ups and restarts', () => {
     expect(seen).toEqual(['async-1']);
   });
 
+  it('a reserved concurrency of 0 throttles every invocation with TooManyRequestsException', async () => {
+    await create(lambda, 'throttled', 'exports.handler = async () => "ran";');
+    await lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'throttled', ReservedConcurrentExecutions: 0 }));
+    await expect(lambda.send(new InvokeCommand({ FunctionName: 'throttled' }))).rejects.toMatchObject({ name: 'TooManyRequestsException', $metadata: { httpStatusCode: 429 } });
+    await lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'throttled', ReservedConcurrentExecutions: 2 }));
+    expect(decode((await lambda.send(new InvokeCommand({ FunctionName: 'throttled' }))).Payload)).toBe('ran');
+  });
+
   it('keeps the events of a trigger whose function always throws in the failed-events list', async () => {
     await create(lambda, 'thrower', 'exports.handler = async () => { throw new Error("always broken"); };');
     await s3.send(new CreateBucketCommand({ Bucket: 'failing' }));

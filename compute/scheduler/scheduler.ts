@@ -159,9 +159,11 @@ export class Scheduler {
   }
 
   private async acquire(pool: Pool, config: FunctionConfigV1, image: SnapshotImage, limit: number): Promise<{ environment: Environment; start: EnvironmentStart }> {
+    // Reserved concurrency 0 throttles everything, even with an environment idle (Lambda's
+    // "PutFunctionConcurrency": 0 stops all invocations).
+    if (limit === 0) throw new LambdaError('TooManyRequestsException', 'Rate Exceeded.');
     const idle = pool.idle.pop();
     if (idle) return { environment: idle, start: 'warm' };
-    if (limit === 0) throw new LambdaError('TooManyRequestsException', 'Rate Exceeded.');
     if (pool.live < limit) {
       pool.live++;
       try {
