@@ -31,27 +31,31 @@ function nonceOf(seq: number): Buffer {
   return nonce;
 }
 
-/** Encodes one record; the result is fresh (it never aliases `record.data`). */
-export function encodeJournalRecord(key: Buffer, seq: number, record: JournalRecord): Buffer {
+/** Encodes one record as the pieces to write, in order (header, ciphertext, tag), so the
+ * ciphertext of a large write is not copied again into one buffer. The pieces are fresh (they
+ * never alias `record.data`). */
+export function encodeJournalRecord(key: Buffer, seq: number, record: JournalRecord): Buffer[] {
   assert(Number.isSafeInteger(seq) && seq > 0, 'sequence numbers start at 1');
   const payload = record.kind === 'write' ? record.data : undefined;
   const length = record.kind === 'write' ? record.data.length : record.length;
   const payloadBytes = payload?.length ?? 0;
-  const out = Buffer.allocUnsafe(journalHeaderBytes + payloadBytes + journalTagBytes);
-  out.writeUInt32BE(magic, 0);
-  out.writeUInt32BE(record.kind === 'write' ? 0x01000000 : 0x02000000, 4);
-  out.writeBigUInt64BE(BigInt(seq), 8);
-  out.writeBigUInt64BE(BigInt(record.offset), 16);
-  out.writeUInt32BE(length, 24);
-  out.writeUInt32BE(payloadBytes, 28);
+  const header = Buffer.allocUnsafe(journalHeaderBytes);
+  header.writeUInt32BE(magic, 0);
+  header.writeUInt32BE(record.kind === 'write' ? 0x01000000 : 0x02000000, 4);
+  header.writeBigUInt64BE(BigInt(seq), 8);
+  header.writeBigUInt64BE(BigInt(record.offset), 16);
+  header.writeUInt32BE(length, 24);
+  header.writeUInt32BE(payloadBytes, 28);
   const cipher = createCipheriv('aes-256-gcm', key, nonceOf(seq), { authTagLength: journalTagBytes });
-  cipher.setAAD(out.subarray(0, journalHeaderBytes));
-  let at = journalHeaderBytes;
-  if (payload) at += cipher.update(payload).copy(out, at);
-  at += cipher.final().copy(out, at);
-  cipher.getAuthTag().copy(out, at);
-  assert(at + journalTagBytes === out.length, 'record length is header + payload + tag');
-  return out;
+  cipher.setAAD(header);
+  const pieces = [header];
+  if (payload) pieces.push(cipher.update(payload));
+  const last = cipher.final();
+  if (last.length > 0) pieces.push(last);
+  pieces.push(cipher.getAuthTag());
+  assert(pieces.reduce((sum, piece) => sum + piece.length, 0) === journalHeaderBytes + payloadBytes + journalTagBytes,
+    'record length is header + payload + tag');
+  return pieces;
 }
 
 /** Decodes the valid prefix of a journal file. */

@@ -109,7 +109,8 @@ interface SyncWaiter { target: number; resolve: () => void; reject: (error: unkn
 
 /** Appends records to one JournalFile in order with group commit. */
 export class JournalWriter {
-  private pending: Buffer[] = [];
+  /** Records not yet handed to the file, each as its pieces (journal-format.ts). */
+  private pending: Array<readonly Buffer[]> = [];
   private pendingBytes = 0;
   private appended = 0;
   private written = 0;
@@ -126,12 +127,15 @@ export class JournalWriter {
     file.catch(() => undefined); // a failed create surfaces through the first append or sync
   }
 
-  /** Queues one encoded record. It is readable by replay once written; durable after sync(). */
-  append(record: Buffer): void {
+  /** Queues one encoded record (its pieces, written contiguously in order). It is readable by
+   * replay once written; durable after sync(). */
+  append(record: readonly Buffer[]): void {
     if (this.failure) throw this.failure;
+    let length = 0;
+    for (const piece of record) length += piece.length;
     this.pending.push(record);
-    this.pendingBytes += record.length;
-    this.bytes += record.length;
+    this.pendingBytes += length;
+    this.bytes += length;
     this.appended += 1;
     void this.run();
   }
@@ -178,8 +182,17 @@ export class JournalWriter {
   private async writeSome(): Promise<void> {
     let bytes = 0;
     let count = 0;
-    while (count < this.pending.length && (count === 0 || bytes + this.pending[count].length <= journalWriteBytesMax)) bytes += this.pending[count++].length;
-    const batch = this.pending.splice(0, count);
+    const batch: Buffer[] = [];
+    while (count < this.pending.length) {
+      const record = this.pending[count];
+      let length = 0;
+      for (const piece of record) length += piece.length;
+      if (count > 0 && bytes + length > journalWriteBytesMax) break;
+      batch.push(...record);
+      bytes += length;
+      count += 1;
+    }
+    this.pending.splice(0, count);
     await (await this.file).append(batch);
     this.pendingBytes -= bytes;
     this.written += count;

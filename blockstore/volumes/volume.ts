@@ -11,7 +11,7 @@ import type { BlockMap, MappedBlock } from './block-map.js';
 import { NbdError, type BlockDevice, type BlockExtent, type ChunkId, type ChunkStore } from './deps.js';
 import { encodeJournalRecord, type JournalRecord } from './journal-format.js';
 import type { JournalWriter } from './journal.js';
-import { dirtyBytesMax, foldTriggerBytes, journalFoldBytes, readCacheBlocksMax, volumeBlockBytes } from './limits.js';
+import { dirtyBytesMax, dirtyPaceBytes, foldTriggerBytes, journalFoldBytes, readCacheBlocksMax, volumeBlockBytes } from './limits.js';
 
 export type Dirty = Buffer | 'zero';
 const zeroBlock = Buffer.alloc(volumeBlockBytes);
@@ -32,7 +32,11 @@ export class Volume implements BlockDevice {
   closed = false;
   private readonly loading = new Map<number, Promise<void>>();
   private readonly readCache = new Map<ChunkId, Buffer>();
+  /** Chunk loads in progress, so concurrent misses on one block fetch and decrypt it once. */
+  private readonly readLoads = new Map<ChunkId, Promise<Buffer>>();
   private folding: Promise<void> | undefined;
+  /** Writers paced by the running fold (makeRoom): one is let in per block the fold has put. */
+  private pacedWriters: Array<() => void> = [];
   private seq = 0;
 
   constructor(
@@ -136,13 +140,21 @@ export class Volume implements BlockDevice {
   }
 
   /** Decrypted content of a mapped block; shared from the cache, so callers copy out of it. */
-  async readBlock(mapped: MappedBlock): Promise<Buffer> {
+  readBlock(mapped: MappedBlock): Promise<Buffer> {
     const cached = this.readCache.get(mapped.id);
     if (cached) {
       this.readCache.delete(mapped.id);
       this.readCache.set(mapped.id, cached);
-      return cached;
+      return Promise.resolve(cached);
     }
+    const loading = this.readLoads.get(mapped.id);
+    if (loading) return loading;
+    const load = this.loadBlock(mapped).finally(() => this.readLoads.delete(mapped.id));
+    this.readLoads.set(mapped.id, load);
+    return load;
+  }
+
+  private async loadBlock(mapped: MappedBlock): Promise<Buffer> {
     const plain = openChunk(await this.core.chunks.get(mapped.id), mapped.key);
     assert(plain.length === volumeBlockBytes, 'a volume block is 64 KiB');
     this.readCache.set(mapped.id, plain);
@@ -194,12 +206,17 @@ export class Volume implements BlockDevice {
         const whole = to - from === volumeBlockBytes;
         const loading = this.loading.get(index);
         if (loading) waits.push(loading);
-        else if (whole ? full : true) {
-          const waiting = this.ensureBlock(index, !whole);
+        else if (!whole) {
+          const waiting = this.ensureBlock(index);
           if (waiting) waits.push(waiting);
         }
       });
       if (waits.length === 0) {
+        // Whole blocks about to be overwritten get an uninitialised buffer only now, in the turn
+        // that fills them: nothing (read, fold) can see it before `apply` has written every byte.
+        if (full) forEachBlock(offset, length, (index, from, to) => {
+          if (to - from === volumeBlockBytes && !(this.active.get(index) instanceof Buffer)) this.active.set(index, Buffer.allocUnsafe(volumeBlockBytes));
+        });
         apply();
         return;
       }
@@ -207,8 +224,9 @@ export class Volume implements BlockDevice {
     }
   }
 
-  /** Puts a Buffer for `index` into the active overlay now, or returns what to wait for. */
-  private ensureBlock(index: number, needContent: boolean): Promise<void> | undefined {
+  /** Puts a Buffer holding the block's current content into the active overlay now, or returns
+   * what to wait for. */
+  private ensureBlock(index: number): Promise<void> | undefined {
     const loading = this.loading.get(index);
     if (loading) return loading;
     const dirty = this.active.get(index);
@@ -216,7 +234,7 @@ export class Volume implements BlockDevice {
     const older = dirty ?? this.frozen?.get(index);
     const mapped = older === undefined ? this.map.visible(index) : undefined;
     if (older instanceof Buffer) this.active.set(index, Buffer.from(older));
-    else if (!needContent || older === 'zero' || !mapped) this.active.set(index, Buffer.alloc(volumeBlockBytes));
+    else if (older === 'zero' || !mapped) this.active.set(index, Buffer.alloc(volumeBlockBytes));
     else {
       const load = this.readBlock(mapped).then((plain) => {
         this.loading.delete(index);
@@ -241,13 +259,25 @@ export class Volume implements BlockDevice {
     if (fua) await this.flush();
   }
 
+  /** Called by the running fold for each block it has put: lets one paced writer in. */
+  foldProgress(): void {
+    this.pacedWriters.shift()?.();
+  }
+
   private startFold(): void {
     const run = this.core.fold(this).catch((error: unknown) => { this.failure ??= error; });
-    this.folding = run.finally(() => { if (this.folding === guarded) this.folding = undefined; });
+    this.folding = run.finally(() => {
+      if (this.folding === guarded) this.folding = undefined;
+      for (const wake of this.pacedWriters.splice(0)) wake();
+    });
     const guarded = this.folding;
   }
 
   private async makeRoom(): Promise<void> {
+    // Past the pace mark a writer waits for one block of fold progress (or the fold's end): the
+    // write rate follows the fold's instead of running into the hard cap and stalling every
+    // writer for a whole fold (a p99 of a second under 4 KiB random writes).
+    if (this.dirtyBytes > dirtyPaceBytes && this.folding) await new Promise<void>((resolve) => this.pacedWriters.push(resolve));
     for (let round = 0; this.dirtyBytes > dirtyBytesMax && this.folding; round++) {
       assert(round < retriesMax, 'a fold frees room within retriesMax rounds');
       await this.folding;
