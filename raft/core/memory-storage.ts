@@ -1,50 +1,14 @@
 // MemoryStorage: the in-memory implementation of the Storage contract (storage.ts). Nothing is
 // durable; the simulator layers its own "unsynced writes are lost on crash" model on top.
-import { assert, RaftError } from './assert.js';
+import { assert } from './assert.js';
+import { StoredLog } from './stored-log.js';
 import { emptyMembership } from './membership.js';
 import { bootstrapSnapshot, type WritableStorage } from './storage.js';
-import type { Entry, HardState, LogIndex, Membership, Snapshot, Term } from './types.js';
-import { logIndex, term as toTerm } from './types.js';
+import type { Entry, HardState, Membership, Snapshot } from './types.js';
 
-export class MemoryStorage implements WritableStorage {
-  private state: HardState = { term: toTerm(0), vote: null, commit: logIndex(0) };
-  private currentSnapshot: Snapshot;
-  /** log[k].index === snapshot index + 1 + k */
-  private log: Entry[] = [];
-
+export class MemoryStorage extends StoredLog implements WritableStorage {
   constructor(membership: Membership = emptyMembership) {
-    this.currentSnapshot = bootstrapSnapshot(membership);
-  }
-
-  hardState(): HardState {
-    return this.state;
-  }
-
-  snapshot(): Snapshot {
-    return this.currentSnapshot;
-  }
-
-  firstIndex(): LogIndex {
-    return logIndex(this.currentSnapshot.meta.index + 1);
-  }
-
-  lastIndex(): LogIndex {
-    return logIndex(this.currentSnapshot.meta.index + this.log.length);
-  }
-
-  entries(low: LogIndex, high: LogIndex): Entry[] {
-    if (low < this.firstIndex()) throw new RaftError('Compacted', `entries from ${low}`);
-    if (high > this.lastIndex() + 1) throw new RaftError('Unavailable', `entries to ${high}`);
-    const offset = this.currentSnapshot.meta.index + 1;
-    return this.log.slice(low - offset, high - offset);
-  }
-
-  term(index: LogIndex): Term {
-    const snapshotIndex = this.currentSnapshot.meta.index;
-    if (index === snapshotIndex) return this.currentSnapshot.meta.term;
-    if (index < snapshotIndex) throw new RaftError('Compacted', `term at ${index}`);
-    if (index > this.lastIndex()) throw new RaftError('Unavailable', `term at ${index}`);
-    return this.log[index - snapshotIndex - 1].term;
+    super(bootstrapSnapshot(membership));
   }
 
   setHardState(hardState: HardState): void {

@@ -7,7 +7,7 @@
 // All calls are synchronous: one write and at most one fsync per Ready (group commit).
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { RaftError, assert, bootstrapSnapshot, logIndex, term as toTerm } from '../core/index.js';
+import { StoredLog, assert, bootstrapSnapshot } from '../core/index.js';
 import type { Entry, HardState, LogIndex, Membership, Snapshot, Term, WritableStorage } from '../core/index.js';
 import { decodeRecord, encodeRecord, type RecordV1 } from './record-codec.js';
 import { encodeSnapshot, readSnapshotFile, syncDirectory, writeFileAtomically } from './snapshot-file.js';
@@ -21,12 +21,9 @@ export interface Recovery {
   readonly droppedEntries: number;
 }
 
-export class FileStorage implements WritableStorage {
+export class FileStorage extends StoredLog implements WritableStorage {
   private fd: number;
   private size = 0;
-  private state: HardState = { term: toTerm(0), vote: null, commit: logIndex(0) };
-  private currentSnapshot: Snapshot;
-  private log: Entry[] = [];
   /** offsets[k]: file offset of log[k]'s record, for truncating a replaced tail. */
   private offsets: number[] = [];
   recovery: Recovery = { tornBytes: 0, droppedEntries: 0 };
@@ -34,7 +31,7 @@ export class FileStorage implements WritableStorage {
   /** Opens (creating if absent) the store in `directory`; a new store gets `membership`. */
   constructor(private readonly directory: string, membership: Membership) {
     mkdirSync(directory, { recursive: true });
-    this.currentSnapshot = readSnapshotFile(directory, snapshotName) ?? bootstrapSnapshot(membership);
+    super(readSnapshotFile(directory, snapshotName) ?? bootstrapSnapshot(membership));
     const path = join(directory, logName);
     if (!existsSync(path)) writeFileAtomically(directory, logName, new Uint8Array());
     this.fd = openSync(path, 'r+');
@@ -73,37 +70,6 @@ export class FileStorage implements WritableStorage {
     }
     // A commit beyond the log means synced entries vanished: the disk lied; stop, do not guess.
     assert(this.state.commit <= this.lastIndex(), `recovered commit ${this.state.commit} beyond last ${this.lastIndex()}`);
-  }
-
-  hardState(): HardState {
-    return this.state;
-  }
-
-  snapshot(): Snapshot {
-    return this.currentSnapshot;
-  }
-
-  firstIndex(): LogIndex {
-    return logIndex(this.currentSnapshot.meta.index + 1);
-  }
-
-  lastIndex(): LogIndex {
-    return logIndex(this.currentSnapshot.meta.index + this.log.length);
-  }
-
-  entries(low: LogIndex, high: LogIndex): Entry[] {
-    if (low < this.firstIndex()) throw new RaftError('Compacted', `entries from ${low}`);
-    if (high > this.lastIndex() + 1) throw new RaftError('Unavailable', `entries to ${high}`);
-    const base = this.firstIndex();
-    return this.log.slice(low - base, high - base);
-  }
-
-  term(index: LogIndex): Term {
-    const snapshotIndex = this.currentSnapshot.meta.index;
-    if (index === snapshotIndex) return this.currentSnapshot.meta.term;
-    if (index < snapshotIndex) throw new RaftError('Compacted', `term at ${index}`);
-    if (index > this.lastIndex()) throw new RaftError('Unavailable', `term at ${index}`);
-    return this.log[index - snapshotIndex - 1].term;
   }
 
   setHardState(hardState: HardState): void {
