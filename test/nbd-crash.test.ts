@@ -46,8 +46,12 @@ function parseLog(text: string): WriterLog {
 /** Checks every page; returns how many pages were pinned by a durable write. */
 function verify(image: Buffer, base: Buffer, seed: number, log: WriterLog): number {
   let pinned = 0;
+  // One pass over the log builds each page's writes in log order (the same lists a per-page
+  // filter of the whole log gives, without its pages × writes cost on every round).
+  const writesOf: number[][] = Array.from({ length: pages }, () => []);
+  for (const entry of log.started) for (let page = entry.first; page < entry.first + entry.count && page < pages; page++) writesOf[page].push(entry.write);
   for (let page = 0; page < pages; page++) {
-    const writes = log.started.filter((entry) => page >= entry.first && page < entry.first + entry.count).map((entry) => entry.write);
+    const writes = writesOf[page];
     let floorIndex = -1;
     writes.forEach((write, index) => { if (write <= log.flushedThrough || log.fua.has(write)) floorIndex = index; });
     const allowed = [floorIndex >= 0 ? pageContent(seed, writes[floorIndex], page) : base.subarray(page * pageBytes, (page + 1) * pageBytes)];
