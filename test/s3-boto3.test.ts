@@ -12,16 +12,21 @@ import { removeDataDir, repoRoot, startCairn, type CairnProcess } from './helper
 
 const run = promisify(execFile);
 
-function boto3Missing(): string | undefined {
-  try {
-    execFileSync('python3', ['-c', 'import boto3'], { stdio: 'pipe', timeout: 30_000 });
-    return undefined;
-  } catch (error) {
-    return `boto3 cannot be imported by python3 (${(error as Error).message.split('\n')[0]}); install python3-boto3 to run this file`;
+/** The first python that imports boto3: the one on PATH (pyenv here), else Debian's, where
+ *  .ci/run's python3-boto3 lands on a fresh machine. */
+function findPython(): { python?: string; missing?: string } {
+  for (const python of ['python3', '/usr/bin/python3']) {
+    try {
+      execFileSync(python, ['-c', 'import boto3'], { stdio: 'pipe', timeout: 30_000 });
+      return { python };
+    } catch {
+      // try the next interpreter
+    }
   }
+  return { missing: 'boto3 cannot be imported by python3 or /usr/bin/python3; install python3-boto3 to run this file' };
 }
 
-const missing = boto3Missing();
+const { python, missing } = findPython();
 if (missing) console.warn(`s3-boto3.test.ts skipped: ${missing}`);
 
 describe.skipIf(missing !== undefined)('boto3 against cairn serve', () => {
@@ -38,7 +43,7 @@ describe.skipIf(missing !== undefined)('boto3 against cairn serve', () => {
       AWS_CONFIG_FILE: join(work, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'credentials'), AWS_EC2_METADATA_DISABLED: 'true',
     };
     for (const name of Object.keys(env)) if (env[name] === undefined) delete env[name];
-    const { stdout } = await run('python3', [join(repoRoot, 'test/helpers/boto3-suite.py')], { env, timeout: 80_000, maxBuffer: 4 * 1024 * 1024 })
+    const { stdout } = await run(python!, [join(repoRoot, 'test/helpers/boto3-suite.py')], { env, timeout: 80_000, maxBuffer: 4 * 1024 * 1024 })
       .catch((error: { stderr?: string; message: string }) => { throw new Error(`boto3 script failed: ${error.stderr ?? error.message}`); });
     observed = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, any>;
   }, 90_000);
