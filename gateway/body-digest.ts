@@ -53,10 +53,3 @@ export function requestDigest(request: FastifyRequest, trailers: () => ReadonlyM
     },
   };
 }
-
-/** S3's composite checksum of a multipart object: the checksum of the parts' raw checksums. */
-export function compositeChecksum(algorithm: ChecksumValue['algorithm'], partChecksums: readonly Buffer[]): string {
-  const set = new ChecksumSet([algorithm]);
-  for (const value of partChecksums) set.update(value);
-  return set.base64(algorithm);
-}

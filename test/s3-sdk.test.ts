@@ -2,6 +2,7 @@
 // with CRC32 trailers) uses it, against a real `cairn serve` child process.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand,
   DeleteBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, GetBucketLocationCommand, GetObjectCommand, HeadBucketCommand,
@@ -201,6 +202,23 @@ describe('multipart', () => {
     const part2 = await s3.send(new GetObjectCommand({ Bucket: 'sdk-mpu', Key: 'big', PartNumber: 2 }));
     expect(part2.PartsCount).toBe(3);
     expect(Buffer.from(await part2.Body!.transformToByteArray()).equals(parts[1])).toBe(true);
+  });
+
+  it('a multipart upload with ChecksumAlgorithm CRC32 completes with S3\'s composite checksum', async () => {
+    const parts = [seededBytes(30, 5 * 1024 * 1024), seededBytes(31, 4321)];
+    const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'sdk-mpu', Key: 'crc-composite', ChecksumAlgorithm: 'CRC32' }));
+    const done: { ETag: string; PartNumber: number; ChecksumCRC32: string }[] = [];
+    for (const [index, part] of parts.entries()) {
+      const result = await s3.send(new UploadPartCommand({ Bucket: 'sdk-mpu', Key: 'crc-composite', UploadId: created.UploadId, PartNumber: index + 1, Body: part, ChecksumAlgorithm: 'CRC32' }));
+      done.push({ ETag: result.ETag!, PartNumber: index + 1, ChecksumCRC32: result.ChecksumCRC32! });
+    }
+    const completed = await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'sdk-mpu', Key: 'crc-composite', UploadId: created.UploadId, MultipartUpload: { Parts: done } }));
+    // The composite is CRC32 over the parts' raw CRC32s, suffixed with the part count.
+    const raw = Buffer.concat(parts.map((part) => { const value = Buffer.alloc(4); value.writeUInt32BE(crc32(part)); return value; }));
+    const expected = Buffer.alloc(4);
+    expected.writeUInt32BE(crc32(raw));
+    expect(done.map((part) => part.ChecksumCRC32)).toEqual(parts.map((part) => { const value = Buffer.alloc(4); value.writeUInt32BE(crc32(part)); return value.toString('base64'); }));
+    expect(completed.ChecksumCRC32).toBe(`${expected.toString('base64')}-2`);
   });
 
   it('UploadPartCopy with a range, small parts refused, abort forgets the upload', async () => {

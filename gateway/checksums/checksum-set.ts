@@ -185,3 +185,10 @@ export class ChecksumStream extends Transform {
     }
   }
 }
+
+/** S3's composite checksum of a multipart object: the checksum of the parts' raw checksums. */
+export function compositeChecksum(algorithm: ChecksumAlgorithm, partChecksums: readonly Buffer[]): string {
+  const set = new ChecksumSet([algorithm]);
+  for (const value of partChecksums) set.update(value);
+  return set.base64(algorithm);
+}

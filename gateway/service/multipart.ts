@@ -11,7 +11,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { partKey, partPrefix, prefixEnd, uploadKey } from './keys.js';
 import { decodeRecord, encodeRecord, type BucketRecordV1, type ChecksumValue, type ContentHeaders, type ObjectRecordV1, type PartRecordV1, type UploadRecordV1 } from './records.js';
 import { validateObjectKey, validateUserMetadata, type BodyDigest, type ObjectService } from './objects.js';
-import { compositeChecksum } from '../body-digest.js';
+import { compositeChecksum } from '../checksums/index.js';
 
 export interface MultipartDeps {
   meta: MetaStore;
