@@ -8,15 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { CairnError } from './errors.js';
 import { chunkIdOf, isChunkId, openChunk, openVerifiedChunk, sealChunk } from './convergent.js';
 import { SplitMix32 } from './splitmix32.js';
+import { codeOf } from './error-code-of.test-support.js';
 
-function codeOf(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    return error instanceof CairnError ? error.code : `not a CairnError: ${String(error)}`;
-  }
-  return 'no error';
-}
 
 describe('sealChunk / openChunk', () => {
   const random = new SplitMix32(11);

@@ -7,15 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { CairnError } from './errors.js';
 import { openManifest, sealManifest } from './manifest-seal.js';
 import { SplitMix32 } from './splitmix32.js';
+import { codeOf } from './error-code-of.test-support.js';
 
-function codeOf(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    return error instanceof CairnError ? error.code : `not a CairnError: ${String(error)}`;
-  }
-  return 'no error';
-}
 
 describe('sealManifest / openManifest', () => {
   const random = new SplitMix32(41);

@@ -9,17 +9,10 @@ import {
   type SaltPolicyV1, decodeSaltPolicy, defaultSaltPolicy, deriveSalt, encodeSaltPolicy, saltIndexFor, validateSaltPolicy,
 } from './salt-policy.js';
 import { SplitMix32 } from './splitmix32.js';
+import { codeOf } from './error-code-of.test-support.js';
 
 const context = { userId: 'alice', timeMs: 1_700_000_000_000, location: 'eu-west-1a' };
 
-function codeOf(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    return error instanceof CairnError ? error.code : `not a CairnError: ${String(error)}`;
-  }
-  return 'no error';
-}
 
 describe('saltIndexFor', () => {
   it('maps R+5 users into at most R indices, the same user always to the same index', () => {
