@@ -51,7 +51,9 @@ export async function openNode(config: NodeConfig): Promise<CairnNode> {
   const buckets = new BucketService(meta, clock, config.region);
   const compute = await openCompute({ meta, blobs, region: config.region, clock, logger: config.logger });
   const objects = new ObjectService({ meta, blobs, clock, location: config.location, events: compute.events });
-  const multipart = new MultipartService({ meta, blobs, objects, clock, newUploadId: () => randomBytes(24).toString('base64url'), prewarm: compute.prewarm });
+  // Upload ids never start with '-': CLIs would read `--upload-id -x…` as another option.
+  const multipart = new MultipartService({ meta, blobs, objects, clock,
+    newUploadId: () => `U${randomBytes(24).toString('base64url')}`, prewarm: compute.prewarm });
   const volumes = await VolumeService.open({
     meta, chunks, journals: new FileJournalStore(join(config.dataDir, 'volumes')), masterKey: secrets.masterKey,
     saltFor, clock, newId: () => randomBytes(12).toString('hex'), location: config.location,
