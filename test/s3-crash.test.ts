@@ -8,6 +8,7 @@ import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, CreateBucketCo
 import { makeDataDir, removeDataDir, startCairn, type CairnProcess } from './helpers/cairn-process.js';
 import { s3ClientFor, seededBytes } from './helpers/s3-client.js';
 import { adminCall } from './helpers/admin.js';
+import { prng } from '../gateway/seeded-random.test-support.js';
 
 const rounds = 20;
 const clients = 32;
@@ -20,15 +21,6 @@ afterAll(async () => {
   if (dataDir) await removeDataDir(dataDir);
 });
 
-/** A tiny seeded PRNG (mulberry32): the kill instants and sizes replay from `seed`. */
-function prng(state: number): () => number {
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t ^= t + Math.imul(t ^ (t >>> 7), 61 | t);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface KeyHistory { sent: string[]; lastAcked: number }
 

@@ -12,6 +12,7 @@ import { encodeAwsChunked } from './aws-chunked-encoder.js';
 import { bodyDecoderFor } from './payload.js';
 import { deriveSigningKey } from './sigv4-canonical.js';
 import { verifySigV4 } from './sigv4-verify.js';
+import { prng } from '../seeded-random.test-support.js';
 
 const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const seedSignature = '4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9';
@@ -146,17 +147,6 @@ describe('AwsChunkedDecoder round trips and refusals', () => {
   });
 });
 
-// Seeded PRNG (mulberry32) so a failing case prints a seed that reproduces it.
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(body: Buffer, random: () => number): Buffer {
   const pick = (n: number) => Math.floor(random() * n);

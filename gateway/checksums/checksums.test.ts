@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { S3Error } from '../s3-errors.js';
 import { algorithmsForHeaders, ChecksumSet, ChecksumStream, expectedChecksumsFromHeaders } from './checksum-set.js';
 import { Crc32, Crc32c, Crc64Nvme, type RunningCrc } from './crc.js';
+import { prng } from '../seeded-random.test-support.js';
 
 const check = Buffer.from('123456789');
 
@@ -18,16 +19,6 @@ function run(crc: RunningCrc, ...pieces: Uint8Array[]): string {
   return crc.digest().toString('hex');
 }
 
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('CRC check values', () => {
   it('"123456789" gives the catalogue check values', () => {

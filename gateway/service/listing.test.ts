@@ -4,16 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryMetaStore } from '../../blockstore/meta/index.js';
 import { walkKeys } from './listing.js';
+import { prng } from '../seeded-random.test-support.js';
 
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t ^= t + Math.imul(t ^ (t >>> 7), 61 | t);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const alphabet = ['a', 'b', '/', '-', 'ü', 'z', '~'];
 

@@ -1,15 +1,11 @@
 // The replicated KV the simulation runs: put / get / cas, with per-client sessions so a retried
 // request (same client, same sequence number) is applied once (thesis §6.3). Gets normally go
 // through ReadIndex, but a get in the log is also served, for completeness.
-export type KvInput =
-  | { readonly op: 'put'; readonly key: string; readonly value: string }
-  | { readonly op: 'get'; readonly key: string }
-  | { readonly op: 'cas'; readonly key: string; readonly expected: string | null; readonly value: string };
+import type { KvModelInput, KvModelOutput } from '../linearizability/model.js';
 
-export interface KvOutput {
-  readonly ok: boolean;
-  readonly value: string | null;
-}
+// The same operations and answers the linearizability model checks, by construction.
+export type KvInput = KvModelInput;
+export type KvOutput = KvModelOutput;
 
 export interface KvCommand {
   readonly client: number;
