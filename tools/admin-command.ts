@@ -4,7 +4,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { adminPrefix, runAdminAction, type AdminAction } from './admin-api.js';
 import { signAdminRequest } from './admin-sign.js';
-import { openNode } from './node.js';
 import { readRootCredentials } from './root-credentials.js';
 
 export interface AdminCommandOptions { dataDir: string; region: string; salts?: string; by?: string; window?: string; size?: string }
@@ -64,7 +63,8 @@ export async function runAdminCommand(command: string, args: string[], options: 
     if (!response.ok) throw new Error(`${String(body.error)}: ${String(body.message)}`);
     return body;
   }
-  const { parseAdminAction } = await import('./admin-api.js');
+  // Opening the node loads every layer; only the offline path pays for it.
+  const [{ parseAdminAction }, { openNode }] = await Promise.all([import('./admin-api.js'), import('./node.js')]);
   const action: AdminAction = parseAdminAction(method, adminPrefix + path, query);
   const node = await openNode({ dataDir: options.dataDir, region: options.region, location: 'local' });
   try {

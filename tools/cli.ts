@@ -2,9 +2,8 @@
 // `cairn` — the command line. The only place (with tools/serve.ts) that reads argv and the
 // environment; everything else is handed its configuration.
 import { parseArgs } from 'node:util';
-import { serve } from './serve.js';
-import { runAdminCommand } from './admin-command.js';
-import { runConfigNode } from './config-node.js';
+// Each command imports only what it runs: `serve` pulls in fastify, the compute tier and wasm,
+// which cost seconds of startup that `cairn user add` or a raft config-node never needs.
 
 const usage = `usage: cairn <command> [options]
   serve                 [--data DIR] [--host 127.0.0.1] [--s3-port 9000] [--nbd-port 10809] [--region us-east-1] [--location LABEL]
@@ -36,6 +35,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'serve') {
+    const { serve } = await import('./serve.js');
     const server = await serve({
       dataDir: values.data!, host: values.host!, s3Port: Number(values['s3-port']), region: values.region!, location: values.location!,
       domains: values.domain ?? ['localhost', 's3.localhost'], logLevel: values['log-level']!, gcIntervalMs: 60_000, lambdaPort: Number(values['lambda-port']), nbdPort: Number(values['nbd-port']),
@@ -47,12 +47,14 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'config-node') {
+    const { runConfigNode } = await import('./config-node.js');
     const stop = await runConfigNode({ id: values.id, peers: values.peers, dataDir: values.data!, host: values.host!, clientPort: values['client-port'], compactEvery: values['compact-every'] });
     const exit = () => { stop().then(() => process.exit(0), () => process.exit(1)); };
     process.once('SIGINT', exit);
     process.once('SIGTERM', exit);
     return;
   }
+  const { runAdminCommand } = await import('./admin-command.js');
   const result = await runAdminCommand(command, rest, { dataDir: values.data!, region: values.region!, salts: values.salts, by: values.by, window: values.window, size: values.size });
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 }
