@@ -6,7 +6,7 @@ import { gcm } from '@noble/ciphers/aes.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { CairnError } from './errors.js';
-import { chunkIdOf, isChunkId, openChunk, openVerifiedChunk, sealChunk } from './convergent.js';
+import { chunkIdOf, isChunkId, openChunk, openVerifiedChunk, sealChunk, sealChunkInto } from './convergent.js';
 import { SplitMix32 } from './splitmix32.js';
 import { codeOf } from './error-code-of.test-support.js';
 
@@ -43,6 +43,24 @@ describe('sealChunk / openChunk', () => {
       expect(openChunk(sealed.ciphertext, sealed.key).equals(plaintext)).toBe(true);
       expect(openVerifiedChunk(sealed.id, sealed.ciphertext, sealed.key).equals(plaintext)).toBe(true);
     }
+  });
+
+  it('sealChunkInto writes what sealChunk returns, also in place over the plaintext, and returns the raw id', () => {
+    for (const size of [0, 1, 4096, 70_001]) {
+      const plaintext = random.bytes(size);
+      const expected = sealChunk(plaintext, saltA);
+      const target = Buffer.alloc(size + 16);
+      const apart = sealChunkInto(plaintext, saltA, target);
+      expect(target.equals(expected.ciphertext)).toBe(true);
+      expect(apart.key.equals(expected.key)).toBe(true);
+      expect(apart.idBytes.toString('hex')).toBe(expected.id);
+      const slot = Buffer.alloc(size + 16);
+      plaintext.copy(slot);
+      const inPlace = sealChunkInto(slot.subarray(0, size), saltA, slot);
+      expect(slot.equals(expected.ciphertext)).toBe(true);
+      expect(inPlace.idBytes.toString('hex')).toBe(expected.id);
+    }
+    expect(() => sealChunkInto(random.bytes(10), saltA, Buffer.alloc(10))).toThrow(/plaintext \+ tag/);
   });
 
   it('matches its definition: key = sha256(tag ‖ salt ‖ plaintext), id = sha256(ciphertext)', () => {

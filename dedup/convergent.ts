@@ -63,16 +63,37 @@ function nonceOf(key: Uint8Array): Buffer {
 
 /** Encrypts one chunk. Identical plaintext and salt give identical key, ciphertext and id. */
 export function sealChunk(plaintext: Uint8Array, salt: Uint8Array): SealedChunk {
+  const ciphertext = Buffer.allocUnsafe(plaintext.length + aeadTagBytes);
+  const { key, idBytes } = sealChunkInto(plaintext, salt, ciphertext);
+  return { id: chunkIdFromBytes(idBytes), key, ciphertext };
+}
+
+/** What sealChunkInto returns beside the ciphertext it wrote: the key and the raw 32-byte id. */
+export interface ChunkSeal {
+  key: Buffer;
+  idBytes: Buffer;
+}
+
+/**
+ * sealChunk writing the ciphertext into `target` (exactly plaintext.length + 16 bytes) instead of
+ * allocating it, so a caller with its own buffer (the seal pool's batch buffers) pays no
+ * allocation or concatenation per chunk. `target` may start at plaintext's first byte (sealing in
+ * place): the cipher consumes all of plaintext before the first byte of target is written.
+ */
+export function sealChunkInto(plaintext: Uint8Array, salt: Uint8Array, target: Uint8Array): ChunkSeal {
   assert(plaintext.length <= chunkBytesMax, 'chunk larger than chunkBytesMax');
+  assert(target.length === plaintext.length + aeadTagBytes, 'ciphertext target is plaintext + tag long');
   const key = convergentKeyOf(plaintext, salt);
   const cipher = createCipheriv('aes-256-gcm', key, nonceOf(key), { authTagLength: aeadTagBytes });
   cipher.setAAD(chunkAad);
   const body = cipher.update(plaintext);
   const last = cipher.final();
-  const ciphertext = Buffer.concat([body, last, cipher.getAuthTag()], plaintext.length + aeadTagBytes);
-  const id = chunkIdOf(ciphertext);
-  assert(ciphertext.length === plaintext.length + aeadTagBytes, 'ciphertext length is plaintext + tag');
-  return { id, key, ciphertext };
+  assert(body.length + last.length === plaintext.length, 'GCM is a stream cipher: body + final = plaintext length');
+  target.set(body, 0);
+  if (last.length > 0) target.set(last, body.length);
+  target.set(cipher.getAuthTag(), plaintext.length);
+  const idBytes = createHash('sha256').update(target).digest();
+  return { key, idBytes };
 }
 
 /** Decrypts one chunk; throws ChunkCorrupt when the tag does not authenticate. */

@@ -8,7 +8,8 @@ export {
   type ChunkerParams, ContentChunker, FixedBlocker, objectChunkerParams, validateChunkerParams,
 } from './chunker.js';
 export {
-  type ChunkId, type SealedChunk, chunkIdOf, convergentKeyOf, isChunkId, openChunk, openVerifiedChunk, sealChunk,
+  type ChunkId, type ChunkSeal, type SealedChunk, chunkIdFromBytes, chunkIdOf, convergentKeyOf, isChunkId, openChunk,
+  openVerifiedChunk, sealChunk, sealChunkInto,
 } from './convergent.js';
 export {
   type SaltContext, type SaltCriterion, type SaltPolicyDocumentV1, type SaltPolicyV1,

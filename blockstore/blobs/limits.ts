@@ -1,4 +1,5 @@
 import { assert } from '../../dedup/errors.js';
+import { chunkBytesMax } from '../../dedup/index.js';
 
 export const blobLimits = {
   /** Ciphertext bytes handed to the chunk store and not yet durable, per writer: bounds PUT memory. */
@@ -9,5 +10,27 @@ export const blobLimits = {
   readAllBytesMax: 256 * 1024 * 1024,
 } as const;
 
+/** The process-wide seal pool (seal-pool.ts). */
+export const sealPoolLimits = {
+  /** Worker threads: two sealing while the main thread chunks reach ~750–800 MB/s (LIMITS.md). */
+  workersMax: 2,
+  /**
+   * Jobs in one postMessage. Each message wakes a thread (~10–30 µs); a 64 KiB seal is ~150 µs,
+   * so a few jobs per message keep the overhead small without delaying the first result.
+   */
+  batchJobsMax: 8,
+  /** Payload bytes per batch; a batch always takes at least one job, whatever its size. */
+  batchBytesMax: 1024 * 1024,
+  /** Batches a worker holds at once: one it works on and one waiting, so it never idles on us. */
+  batchesPerWorkerMax: 2,
+  /** Jobs queued for a worker before callers wait to be admitted (backpressure, no bytes held). */
+  queuedJobsMax: 512,
+  /** Callers waiting for admission; more is a caller fanning out without bound (a bug). */
+  admissionWaitersMax: 1 << 16,
+} as const;
+
 assert(blobLimits.putWindowBytes >= 2 * 1024 * 1024, 'put window must hold at least a few maximum-size chunks');
 assert(blobLimits.readAheadChunks >= 1, 'read-ahead needs at least one chunk');
+assert(sealPoolLimits.workersMax >= 1 && sealPoolLimits.batchJobsMax >= 1 && sealPoolLimits.batchesPerWorkerMax >= 1, 'pool sizes are positive');
+assert(sealPoolLimits.batchBytesMax >= 64 * 1024 && sealPoolLimits.batchBytesMax <= 4 * chunkBytesMax, 'a batch holds several typical chunks, not an object');
+assert(sealPoolLimits.queuedJobsMax >= sealPoolLimits.batchJobsMax * sealPoolLimits.workersMax * sealPoolLimits.batchesPerWorkerMax, 'the queue can fill every worker');
