@@ -4,14 +4,16 @@
 // synchronous step, see volume.ts), seal and put every frozen block outside any lock, then one
 // atomic chunks.commit: reference deltas, map entries and "journals ≤ N are folded". Only after
 // that commit is journal N deleted, so a crash at any point leaves either the journal or the map.
-import { assert, sealChunk } from '../../dedup/index.js';
+import { assert } from '../../dedup/index.js';
+import type { MappedBlock } from './block-map.js';
 import type { ChunkId, ChunkStore, MetaOp, MetaStore } from './deps.js';
 import { journalKeyOf } from './journal-format.js';
 import { JournalWriter, type JournalStore } from './journal.js';
 import { foldPutsInflightMax, foldSealsPerTurnMax } from './limits.js';
 import type { Mutex } from './mutex.js';
 import { blockKey, encodeJson, journalStateKey, type BlockEntryCodec, type BlockRef, type LayerId, type VolumeId } from './records.js';
-import { isZeroBlock, type Dirty, type Volume, type VolumeCore } from './volume.js';
+import { sealBlock } from './seal.js';
+import { chunkOf, isZeroBlock, type Dirty, type Volume, type VolumeCore } from './volume.js';
 import { Mutex as FoldMutex } from './mutex.js';
 
 export interface FoldDeps {
@@ -40,8 +42,15 @@ export class Folder implements VolumeCore {
     return { writer, key: journalKeyOf(this.deps.masterKey, this.volumeId, number) };
   }
 
-  fold(volume: Volume): Promise<void> {
-    return this.lock.run(() => this.foldLocked(volume));
+  /** `final`: the volume is closing; fold it anyway and open no new journal. */
+  fold(volume: Volume, final = false): Promise<void> {
+    return this.lock.run(() => this.foldLocked(volume, final));
+  }
+
+  async store(plaintext: Buffer): Promise<MappedBlock> {
+    const chunk = await sealBlock(plaintext, this.salt());
+    await this.deps.chunks.put(chunk.id, chunk.ciphertext);
+    return { id: chunk.id, key: chunk.key };
   }
 
   /** Folds everything, then runs `after` under the fold lock and the meta lock (snapshots). */
@@ -52,21 +61,25 @@ export class Folder implements VolumeCore {
     });
   }
 
-  private async foldLocked(volume: Volume): Promise<void> {
+  private async foldLocked(volume: Volume, final = false): Promise<void> {
     const old = volume.journal;
     assert(old !== undefined && volume.frozen === undefined, 'one fold at a time, on a writable volume');
-    if (volume.closed || (volume.active.size === 0 && old.bytes === 0 && this.obsolete.length === 0)) return;
+    if ((volume.closed && !final) || (volume.active.size === 0 && old.bytes === 0 && this.obsolete.length === 0)) return;
     // Rotation: synchronous, so no write lands between the overlay switch and the journal switch.
     const frozen = volume.active;
+    const pinned = volume.pinned;
     volume.active = new Map();
+    volume.pinned = [];
     volume.frozen = frozen;
     const closing = old.close();
     closing.catch(() => undefined); // awaited below; this only marks it handled meanwhile
-    const { writer, key } = this.newJournal(closing);
-    volume.switchJournal(writer, key);
+    if (!final) {
+      const { writer, key } = this.newJournal(closing);
+      volume.switchJournal(writer, key);
+    }
     try {
       const { refs, putIds } = await this.sealAll(frozen, () => volume.foldProgress());
-      await this.deps.metaLock.run(() => this.commit(volume, refs, putIds, old.journalNumber));
+      await this.deps.metaLock.run(() => this.commit(volume, refs, [...putIds, ...pinned], old.journalNumber));
     } finally {
       volume.frozen = undefined;
     }
@@ -83,11 +96,15 @@ export class Folder implements VolumeCore {
     const salt = this.salt();
     let sealed = 0;
     for (const [index, dirty] of frozen) {
-      if (dirty === 'zero' || isZeroBlock(dirty)) { refs.set(index, null); continue; }
+      if (dirty === 'zero') { refs.set(index, null); continue; }
+      const written = chunkOf(dirty, () => undefined);
+      if (written) { refs.set(index, written); continue; } // put by the write
+      assert(dirty instanceof Buffer, 'a dirty block is a hole, a chunk or a buffer');
+      if (isZeroBlock(dirty)) { refs.set(index, null); continue; }
       // Sealing is synchronous CPU work (~0.2 ms a block): yield to the event loop between small
       // runs so writers and readers are served while a fold runs (setImmediate, not a timer).
       if (++sealed % foldSealsPerTurnMax === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      const chunk = sealChunk(dirty, salt);
+      const chunk = await sealBlock(dirty, salt);
       refs.set(index, { id: chunk.id, key: chunk.key });
       if (putIds.has(chunk.id)) continue;
       putIds.add(chunk.id);
@@ -105,7 +122,8 @@ export class Folder implements VolumeCore {
     return { refs, putIds };
   }
 
-  private async commit(volume: Volume, refs: Map<number, BlockRef>, putIds: Set<ChunkId>, foldedThrough: number): Promise<void> {
+  /** `pins`: one id per pin this overlay's chunks hold (repeats for repeated puts). */
+  private async commit(volume: Volume, refs: Map<number, BlockRef>, pins: ChunkId[], foldedThrough: number): Promise<void> {
     const map = volume.map;
     const head: LayerId = map.head;
     const deltas = new Map<ChunkId, number>();
@@ -126,8 +144,13 @@ export class Folder implements VolumeCore {
     ops.push({ type: 'put', key: journalStateKey(this.volumeId), value: encodeJson({ version: 1, foldedThrough }) });
     for (const [id, delta] of deltas) if (delta === 0) deltas.delete(id);
     await this.deps.chunks.commit(deltas, ops);
-    // commit released one pin per positive delta; ids we put whose count did not grow keep theirs.
-    this.deps.chunks.unpin([...putIds].filter((id) => (deltas.get(id) ?? 0) <= 0));
+    // commit released one pin per positive delta; every other pin we hold is released here.
+    const releasedByCommit = new Set<ChunkId>();
+    this.deps.chunks.unpin(pins.filter((id) => {
+      if ((deltas.get(id) ?? 0) <= 0 || releasedByCommit.has(id)) return true;
+      releasedByCommit.add(id);
+      return false;
+    }));
     for (const [index, ref] of refs) {
       if (ref) map.own.set(index, ref);
       else if (map.ancestorHas(index)) map.own.set(index, null);

@@ -4,12 +4,17 @@
 // the journal holds plaintext blocks; the header is authenticated as AAD.
 //
 // Record: header (32 bytes, clear) ‖ ciphertext of the payload ‖ GCM tag (16 bytes)
-//   header: magic u32 'CJR1' | kind u8 (1 write, 2 zero) | 3 zero bytes | seq u64 | offset u64 |
-//           length u32 (bytes of volume covered) | payloadBytes u32 (= length for write, 0 for zero)
+//   header: magic u32 'CJR1' | kind u8 (1 write, 2 zero, 3 ref) | 3 zero bytes | seq u64 | offset u64 |
+//           length u32 (bytes of volume covered) | payloadBytes u32 (= length for write, 0 for zero,
+//           64 for ref)
+// A ref record says "block offset/64 KiB now holds chunk id (32 bytes) with key (32 bytes)": whole
+// block writes are sealed and put before their record is appended, so the journal never names a
+// chunk that is not durable, and their data is encrypted and written once.
 // Replay stops at the first record that is short, out of sequence or fails authentication: that
 // is a torn tail, and everything after it was never acknowledged as durable.
 import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
-import { assert } from '../../dedup/index.js';
+import { assert, isChunkId, type ChunkId } from '../../dedup/index.js';
+import { volumeBlockBytes } from './limits.js';
 import type { VolumeId } from './records.js';
 
 export const journalHeaderBytes = 32;
@@ -18,7 +23,11 @@ const magic = 0x434a5231; // 'CJR1'
 
 export type JournalRecord =
   | { kind: 'write'; offset: number; data: Buffer }
-  | { kind: 'zero'; offset: number; length: number };
+  | { kind: 'zero'; offset: number; length: number }
+  | { kind: 'ref'; index: number; id: ChunkId; key: Buffer };
+
+const kindWords = { write: 0x01000000, zero: 0x02000000, ref: 0x03000000 } as const;
+const refPayloadBytes = 64;
 
 export function journalKeyOf(masterKey: Buffer, volume: VolumeId, journalNumber: number): Buffer {
   assert(Number.isSafeInteger(journalNumber) && journalNumber > 0, 'journal numbers start at 1');
@@ -36,14 +45,15 @@ function nonceOf(seq: number): Buffer {
  * never alias `record.data`). */
 export function encodeJournalRecord(key: Buffer, seq: number, record: JournalRecord): Buffer[] {
   assert(Number.isSafeInteger(seq) && seq > 0, 'sequence numbers start at 1');
-  const payload = record.kind === 'write' ? record.data : undefined;
-  const length = record.kind === 'write' ? record.data.length : record.length;
+  const payload = record.kind === 'write' ? record.data : record.kind === 'ref' ? refPayload(record) : undefined;
+  const length = record.kind === 'write' ? record.data.length : record.kind === 'ref' ? volumeBlockBytes : record.length;
+  const offset = record.kind === 'ref' ? record.index * volumeBlockBytes : record.offset;
   const payloadBytes = payload?.length ?? 0;
   const header = Buffer.allocUnsafe(journalHeaderBytes);
   header.writeUInt32BE(magic, 0);
-  header.writeUInt32BE(record.kind === 'write' ? 0x01000000 : 0x02000000, 4);
+  header.writeUInt32BE(kindWords[record.kind], 4);
   header.writeBigUInt64BE(BigInt(seq), 8);
-  header.writeBigUInt64BE(BigInt(record.offset), 16);
+  header.writeBigUInt64BE(BigInt(offset), 16);
   header.writeUInt32BE(length, 24);
   header.writeUInt32BE(payloadBytes, 28);
   const cipher = createCipheriv('aes-256-gcm', key, nonceOf(seq), { authTagLength: journalTagBytes });
@@ -70,7 +80,7 @@ export function decodeJournal(key: Buffer, bytes: Buffer): JournalRecord[] {
     const length = header.readUInt32BE(24);
     const payloadBytes = header.readUInt32BE(28);
     const end = at + journalHeaderBytes + payloadBytes + journalTagBytes;
-    if (end > bytes.length || (kindWord !== 0x01000000 && kindWord !== 0x02000000)) break;
+    if (end > bytes.length || !Object.values(kindWords).includes(kindWord as never)) break;
     const decipher = createDecipheriv('aes-256-gcm', key, nonceOf(seq), { authTagLength: journalTagBytes });
     decipher.setAAD(header);
     decipher.setAuthTag(bytes.subarray(end - journalTagBytes, end));
@@ -80,13 +90,23 @@ export function decodeJournal(key: Buffer, bytes: Buffer): JournalRecord[] {
     } catch {
       break; // torn or overwritten tail
     }
-    if (kindWord === 0x01000000) {
+    if (kindWord === kindWords.write) {
       if (payloadBytes !== length) break;
       records.push({ kind: 'write', offset, data: payload });
+    } else if (kindWord === kindWords.ref) {
+      const id = payload.subarray(0, 32).toString('hex');
+      assert(payloadBytes === refPayloadBytes && length === volumeBlockBytes && offset % volumeBlockBytes === 0 && isChunkId(id),
+        'an authenticated ref record names one whole block and a chunk');
+      records.push({ kind: 'ref', index: offset / volumeBlockBytes, id, key: Buffer.from(payload.subarray(32)) });
     } else {
       records.push({ kind: 'zero', offset, length });
     }
     at = end;
   }
   return records;
+}
+
+function refPayload(record: { id: ChunkId; key: Buffer }): Buffer {
+  assert(isChunkId(record.id) && record.key.length === 32, 'a ref names a chunk and its 32-byte key');
+  return Buffer.concat([Buffer.from(record.id, 'hex'), record.key], refPayloadBytes);
 }

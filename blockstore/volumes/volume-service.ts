@@ -2,7 +2,7 @@
 // ExportRegistry over them (every volume an export, `NAME@SNAP` a read-only snapshot export).
 // One Volume object per open volume serves every connection, with one journal: FLUSH on any
 // connection covers all of them (canMultiConn). Clock and ids are injected (STYLE.md §8).
-import { assert, defaultSaltPolicy, saltIndexFor, type SaltPolicyV1 } from '../../dedup/index.js';
+import { assert, AssertionError, defaultSaltPolicy, saltIndexFor, type SaltPolicyV1 } from '../../dedup/index.js';
 import { loadBlockMap } from './block-map.js';
 import type { BlockDevice, ChunkStore, ExportDescription, ExportRegistry, MetaOp, MetaStore } from './deps.js';
 import { VolumeError } from './errors.js';
@@ -54,6 +54,12 @@ export class VolumeService {
   static async open(deps: VolumeServiceDeps): Promise<VolumeService> {
     const service = new VolumeService(deps);
     await service.metaLock.run(() => service.layers.resumeCollapses());
+    // An unfolded journal may name chunks held only by pins, which died with the last process:
+    // fold them now, before anything (the GC timer) can collect those chunks.
+    for (const record of await service.records()) {
+      const { foldedThrough } = decodeJournalState(await deps.meta.get(journalStateKey(record.id)));
+      if ((await deps.journals.list(record.id)).some((number) => number > foldedThrough)) await service.openVolume(record.name);
+    }
     return service;
   }
 
@@ -120,7 +126,9 @@ export class VolumeService {
     this.opened.delete(name);
     if (open) {
       open.volume.closed = true;
+      await open.folder.fold(open.volume).catch(() => undefined); // waits for a running fold; closed ⇒ no new one
       await open.volume.journal?.close().catch(() => undefined);
+      this.deps.chunks.unpin(open.volume.pinned.splice(0)); // their journal goes with the volume
     }
     await this.metaLock.run(async () => {
       for (const snapshot of snapshots) await this.layers.release(snapshot.layer, [{ type: 'del', key: snapshotKey(name, snapshot.name) }]);
@@ -177,8 +185,8 @@ export class VolumeService {
     return this.info(target);
   }
 
-  /** Closes every open volume after syncing its journal. No fold: the journal is durable and
-   * replayed at the next open, so shutdown stays quick however much is dirty. */
+  /** Closes every open volume after a last fold (bounded by dirtyBytesMax): whole-block writes'
+   * chunks are held by in-memory pins until folded, so a clean close leaves nothing pinned. */
   async close(): Promise<void> {
     const opened = [...this.opened.values()];
     this.opened.clear();
@@ -186,7 +194,7 @@ export class VolumeService {
       const open = await pending.catch(() => undefined);
       if (!open) continue;
       open.volume.closed = true;
-      await open.folder.fold(open.volume).catch(() => undefined); // waits for a running fold; closed ⇒ no new one
+      await open.folder.fold(open.volume, true).catch(() => undefined); // after a running fold
       await open.volume.journal?.close().catch(() => undefined);
     }
   }
@@ -228,7 +236,8 @@ export class VolumeService {
       if (at < 0) return new VolumeHandle((await this.openVolume(name)).volume);
       const snapshot = await this.snapshotRecord(name.slice(0, at), name.slice(at + 1));
       const map = await loadBlockMap(this.deps.meta, this.codec, snapshot.layer);
-      return new Volume(name, snapshot.sizeBytes, map, { chunks: this.deps.chunks, fold: async () => assert(false, 'snapshots never fold') }, undefined, undefined);
+      const readOnly = { chunks: this.deps.chunks, fold: async () => assert(false, 'snapshots never fold'), store: async (): Promise<never> => { throw new AssertionError('snapshots are read-only'); } };
+      return new Volume(name, snapshot.sizeBytes, map, readOnly, undefined, undefined);
     } catch (error) {
       if (error instanceof VolumeError) return undefined;
       throw error;

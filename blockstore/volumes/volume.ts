@@ -1,19 +1,30 @@
 // A writable volume as an NBD BlockDevice (blockstore/nbd/block-device.ts). Writes land in an
-// in-memory overlay of whole 64 KiB blocks and in the volume's journal (journal.ts) in one
-// synchronous step, so the journal holds exactly the writes the overlay holds; fold.ts later
-// seals the overlay's blocks into chunks and the block map. Reads look in the overlay first
-// (read-your-writes), then the block map, then read zeros.
+// in-memory overlay of 64 KiB blocks and in the volume's journal (journal.ts) in one synchronous
+// step, so the journal holds exactly the writes the overlay holds; fold.ts later turns the
+// overlay into block map entries. Reads look in the overlay first (read-your-writes), then the
+// block map, then read zeros.
 //
-// A partial write to a block not yet in the overlay first loads the block (read-modify-write):
-// the overlay always holds complete blocks, so a fold never needs the old content.
-import { assert, openChunk } from '../../dedup/index.js';
+// A block a write covers whole is sealed and put as a chunk before that step, and the overlay and
+// journal take only its reference (data encrypted and written once). A partial write to a block
+// not yet in the overlay as a buffer first loads the block (read-modify-write): buffers always
+// hold complete blocks, so a fold never needs the old content.
+import { assert } from '../../dedup/index.js';
 import type { BlockMap, MappedBlock } from './block-map.js';
 import { NbdError, type BlockDevice, type BlockExtent, type ChunkId, type ChunkStore } from './deps.js';
 import { encodeJournalRecord, type JournalRecord } from './journal-format.js';
 import type { JournalWriter } from './journal.js';
 import { dirtyBytesMax, dirtyPaceBytes, foldTriggerBytes, journalFoldBytes, readCacheBlocksMax, volumeBlockBytes } from './limits.js';
+import { openBlock } from './seal.js';
 
-export type Dirty = Buffer | 'zero';
+/** A dirty block: its whole content, a hole, or a chunk already put (pinned until folded). */
+export type Dirty = Buffer | 'zero' | MappedBlock;
+
+/** The chunk a dirty block (or, for undefined, the map) says to read, if any. */
+export function chunkOf(dirty: Dirty | undefined, mapped: () => MappedBlock | undefined): MappedBlock | undefined {
+  if (dirty === undefined) return mapped();
+  if (dirty === 'zero' || Buffer.isBuffer(dirty)) return undefined;
+  return dirty as MappedBlock; // instanceof does not narrow Buffer out of a structural union
+}
 const zeroBlock = Buffer.alloc(volumeBlockBytes);
 const retriesMax = 64;
 
@@ -21,6 +32,8 @@ export interface VolumeCore {
   chunks: ChunkStore;
   /** Runs one fold (fold.ts); the volume only decides when. */
   fold(volume: Volume): Promise<void>;
+  /** Seals one whole block and puts its chunk durably; the put's pin is the caller's. */
+  store(plaintext: Buffer): Promise<MappedBlock>;
 }
 
 export class Volume implements BlockDevice {
@@ -30,6 +43,9 @@ export class Volume implements BlockDevice {
   frozen: Map<number, Dirty> | undefined;
   failure: unknown;
   closed = false;
+  /** One id per chunk put for a whole-block write since the last rotation: each holds a pin that
+   * the fold committing that overlay releases. */
+  pinned: ChunkId[] = [];
   private readonly loading = new Map<number, Promise<void>>();
   private readonly readCache = new Map<ChunkId, Buffer>();
   /** Chunk loads in progress, so concurrent misses on one block fetch and decrypt it once. */
@@ -72,8 +88,9 @@ export class Volume implements BlockDevice {
     forEachBlock(offset, length, (index, from, to, at) => {
       const dirty = this.active.get(index) ?? this.frozen?.get(index);
       const mapped = dirty === undefined ? this.map.visible(index) : undefined;
+      const source = chunkOf(dirty, () => mapped);
       if (dirty instanceof Buffer) dirty.copy(out, at, from, to);
-      else if (mapped) loads.push(this.readBlock(mapped).then((plain) => { plain.copy(out, at, from, to); }));
+      else if (source) loads.push(this.readBlock(source).then((plain) => { plain.copy(out, at, from, to); }));
       else out.fill(0, at, at + (to - from));
     });
     await Promise.all(loads);
@@ -83,11 +100,40 @@ export class Volume implements BlockDevice {
   async write(offset: number, data: Buffer, fua: boolean): Promise<void> {
     this.checkWritable(offset, data.length);
     await this.makeRoom();
-    await this.prepare(offset, data.length, true, () => {
-      this.copyIn(offset, data);
-      this.log({ kind: 'write', offset, data });
+    const stored = await this.storeWholeBlocks(offset, data);
+    await this.prepare(offset, data.length, () => {
+      forEachBlock(offset, data.length, (index, from, to, at) => {
+        const whole = stored.get(index);
+        if (whole === undefined) {
+          const piece = data.subarray(at, at + (to - from));
+          this.copyIn(index * volumeBlockBytes + from, piece);
+          this.log({ kind: 'write', offset: index * volumeBlockBytes + from, data: piece });
+        } else if (whole === 'zero') {
+          this.zeroWhole(index);
+          this.log({ kind: 'zero', offset: index * volumeBlockBytes, length: volumeBlockBytes });
+        } else {
+          this.active.set(index, whole);
+          this.pinned.push(whole.id);
+          this.log({ kind: 'ref', index, id: whole.id, key: whole.key });
+        }
+      });
     });
     await this.finish(fua);
+  }
+
+  /** Seals and puts every block the write covers whole (all-zero ones become holes), before the
+   * write touches the overlay: the journal then never names a chunk that is not durable. */
+  private async storeWholeBlocks(offset: number, data: Buffer): Promise<Map<number, MappedBlock | 'zero'>> {
+    const stored = new Map<number, MappedBlock | 'zero'>();
+    const puts: Promise<void>[] = [];
+    forEachBlock(offset, data.length, (index, from, to, at) => {
+      if (to - from < volumeBlockBytes) return;
+      const plain = data.subarray(at, at + volumeBlockBytes);
+      if (isZeroBlock(plain)) stored.set(index, 'zero');
+      else puts.push(this.core.store(plain).then((ref) => { stored.set(index, ref); }));
+    });
+    await Promise.all(puts);
+    return stored;
   }
 
   async writeZeroes(offset: number, length: number, options: { fua: boolean; noHole: boolean; fastZero: boolean }): Promise<void> {
@@ -128,8 +174,10 @@ export class Volume implements BlockDevice {
 
   /** Applies a replayed journal record to the overlay without journaling it again. */
   async replay(record: JournalRecord): Promise<void> {
-    if (record.kind === 'write') await this.prepare(record.offset, record.data.length, true, () => this.copyIn(record.offset, record.data));
-    else await this.prepareZero(record.offset, record.length, () => undefined);
+    if (record.kind === 'write') await this.prepare(record.offset, record.data.length, () => this.copyIn(record.offset, record.data));
+    else if (record.kind === 'zero') await this.prepareZero(record.offset, record.length, () => undefined);
+    // Pins died with the process that put the chunk; VolumeService.open folds before any GC.
+    else await this.prepare(record.index * volumeBlockBytes, volumeBlockBytes, () => this.active.set(record.index, { id: record.id, key: record.key }));
   }
 
   /** Waits for a running fold, then starts (and waits for) one more that takes everything. */
@@ -155,8 +203,7 @@ export class Volume implements BlockDevice {
   }
 
   private async loadBlock(mapped: MappedBlock): Promise<Buffer> {
-    const plain = openChunk(await this.core.chunks.get(mapped.id), mapped.key);
-    assert(plain.length === volumeBlockBytes, 'a volume block is 64 KiB');
+    const plain = await openBlock(await this.core.chunks.get(mapped.id), mapped.key);
     this.readCache.set(mapped.id, plain);
     if (this.readCache.size > readCacheBlocksMax) this.readCache.delete(this.readCache.keys().next().value as ChunkId);
     return plain;
@@ -169,21 +216,29 @@ export class Volume implements BlockDevice {
     await this.finish(fua);
   }
 
+  /** Copies into the overlay's buffers; whole blocks (only replayed records of older journals
+   * have them) get a fresh buffer here, in the turn that fills every byte of it. */
   private copyIn(offset: number, data: Buffer): void {
     forEachBlock(offset, data.length, (index, from, to, at) => {
+      if (to - from === volumeBlockBytes && !(this.active.get(index) instanceof Buffer)) this.active.set(index, Buffer.allocUnsafe(volumeBlockBytes));
       const block = this.active.get(index);
       assert(block instanceof Buffer, 'prepare left a block for every write');
       data.copy(block, from, at, at + (to - from));
     });
   }
 
+  /** A whole block becomes a hole; one nothing below maps stays absent from the overlay. */
+  private zeroWhole(index: number): void {
+    if (this.active.has(index) || this.frozen?.has(index) || this.map.visible(index)) this.active.set(index, 'zero');
+  }
+
   /** Zeroes the range in the overlay: whole blocks become 'zero' (a hole), partial ones are
    * cleared in place. */
   private prepareZero(offset: number, length: number, then: () => void): Promise<void> {
-    return this.prepare(offset, length, false, () => {
+    return this.prepare(offset, length, () => {
       forEachBlock(offset, length, (index, from, to) => {
         if (to - from === volumeBlockBytes) {
-          if (this.active.has(index) || this.frozen?.has(index) || this.map.visible(index)) this.active.set(index, 'zero');
+          this.zeroWhole(index);
         } else {
           const block = this.active.get(index);
           assert(block instanceof Buffer, 'prepare left a block for every partial zero');
@@ -194,11 +249,11 @@ export class Volume implements BlockDevice {
     });
   }
 
-  /** Makes the overlay hold a Buffer for every partial block of the range (and, when `full`, for
-   * every whole one), then runs `apply` in the same synchronous turn — so no fold can rotate the
-   * overlay and journal between the check and the change. Whole blocks not filled here still wait
-   * for a load in progress, so a late load cannot overwrite them. */
-  private async prepare(offset: number, length: number, full: boolean, apply: () => void): Promise<void> {
+  /** Makes the overlay hold a Buffer for every partial block of the range, then runs `apply` in
+   * the same synchronous turn — so no fold can rotate the overlay and journal between the check
+   * and the change. Whole blocks still wait for a load in progress, so a late load cannot
+   * overwrite what `apply` puts there. */
+  private async prepare(offset: number, length: number, apply: () => void): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       assert(attempt < retriesMax, 'prepare settles within retriesMax rounds');
       const waits: Promise<void>[] = [];
@@ -212,11 +267,6 @@ export class Volume implements BlockDevice {
         }
       });
       if (waits.length === 0) {
-        // Whole blocks about to be overwritten get an uninitialised buffer only now, in the turn
-        // that fills them: nothing (read, fold) can see it before `apply` has written every byte.
-        if (full) forEachBlock(offset, length, (index, from, to) => {
-          if (to - from === volumeBlockBytes && !(this.active.get(index) instanceof Buffer)) this.active.set(index, Buffer.allocUnsafe(volumeBlockBytes));
-        });
         apply();
         return;
       }
@@ -232,13 +282,16 @@ export class Volume implements BlockDevice {
     const dirty = this.active.get(index);
     if (dirty instanceof Buffer) return undefined;
     const older = dirty ?? this.frozen?.get(index);
-    const mapped = older === undefined ? this.map.visible(index) : undefined;
+    const source = chunkOf(older, () => this.map.visible(index));
     if (older instanceof Buffer) this.active.set(index, Buffer.from(older));
-    else if (older === 'zero' || !mapped) this.active.set(index, Buffer.alloc(volumeBlockBytes));
+    else if (!source) this.active.set(index, Buffer.alloc(volumeBlockBytes));
     else {
-      const load = this.readBlock(mapped).then((plain) => {
+      const load = this.readBlock(source).then((plain) => {
         this.loading.delete(index);
-        assert(!this.active.has(index), 'nobody fills a block that is loading');
+        // A rotation may have moved `dirty` to the frozen overlay meanwhile; its content is still
+        // the base, and nothing else writes a block that is loading (prepare waits).
+        const now = this.active.get(index);
+        assert(now === undefined || now === dirty, 'nobody fills a block that is loading');
         this.active.set(index, Buffer.from(plain));
       }, (error: unknown) => { this.loading.delete(index); throw error; });
       this.loading.set(index, load);
