@@ -12,10 +12,18 @@ import {
 /** 64 lowercase hex digits of sha256(ciphertext): the store's address for a chunk. */
 export type ChunkId = string & { readonly __brand: 'ChunkId' };
 
+declare const sealedBrand: unique symbol;
+
+/**
+ * A chunk as the seal made it: `id` was computed by sha256 over exactly these `ciphertext` bytes.
+ * Only sealChunk and the seal pool (whose workers run sealChunkInto) produce one — the brand makes
+ * any other construction a visible cast — so the chunk store's putSealed can skip re-hashing it.
+ */
 export interface SealedChunk {
   id: ChunkId;
   key: Buffer;
   ciphertext: Buffer;
+  readonly [sealedBrand]: true;
 }
 
 // Domain separation: these tags make a chunk key, a nonce and a chunk AAD distinct uses of
@@ -65,7 +73,7 @@ function nonceOf(key: Uint8Array): Buffer {
 export function sealChunk(plaintext: Uint8Array, salt: Uint8Array): SealedChunk {
   const ciphertext = Buffer.allocUnsafe(plaintext.length + aeadTagBytes);
   const { key, idBytes } = sealChunkInto(plaintext, salt, ciphertext);
-  return { id: chunkIdFromBytes(idBytes), key, ciphertext };
+  return { id: chunkIdFromBytes(idBytes), key, ciphertext } as SealedChunk; // the brand's one in-process mint
 }
 
 /** What sealChunkInto returns beside the ciphertext it wrote: the key and the raw 32-byte id. */

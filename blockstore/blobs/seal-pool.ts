@@ -71,12 +71,14 @@ export class SealPool {
     const length = plaintext.length;
     const slot = await this.submit('seal', salt, plaintext);
     const keyBytes = dedupLimits.chunkKeyBytes;
+    // The worker's sealChunkInto hashed exactly these ciphertext bytes into this id, and the
+    // buffer came back transferred (no one else can write to it): a SealedChunk by construction.
     return {
       id: chunkIdFromBytes(slot.subarray(0, keyBytes)),
       // A copy: manifests keep keys for the object's life, and a view would pin the whole batch.
       key: Buffer.from(slot.subarray(keyBytes, sealSlotHeadBytes)),
       ciphertext: slot.subarray(sealSlotHeadBytes, sealSlotHeadBytes + length + dedupLimits.aeadTagBytes),
-    };
+    } as SealedChunk;
   }
 
   /** See openChunkOffThread. */

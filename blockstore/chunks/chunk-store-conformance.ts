@@ -1,11 +1,12 @@
 // One behavioural suite for every ChunkStore (STYLE.md §4). Method: each case opens a fresh store
 // through the factory and checks the contract in chunk-store.ts only through the interface:
-// id verification on put, missing/corrupt on get, counts and metaOps committed atomically,
+// id verification on put (and, for putSealed's unverified put, on every read instead), missing/corrupt on get, counts and metaOps committed atomically,
 // serialised concurrent commits, pins versus GC (including a put racing a collection), and,
 // when the factory can reopen, durability across close/open.
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AssertionError } from '../../dedup/errors.js';
+import { sealChunk, type SealedChunk } from '../../dedup/index.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import { chunkIdOf, type ChunkId } from './chunk-id.js';
 import { chunkBytes } from './test-bytes.js';
@@ -57,6 +58,28 @@ export function chunkStoreConformance(name: string, openFixture: () => Promise<C
       await expect(store.put(wrong, bytes)).rejects.toBeInstanceOf(AssertionError);
       expect(await store.has(wrong)).toBe(false);
       await expect(store.put('NOT-HEX' as ChunkId, bytes)).rejects.toBeInstanceOf(AssertionError);
+    });
+
+    it('putSealed stores a chunk fresh from the seal like put does', async () => {
+      const sealed = sealChunk(chunkBytes('sealed', 4000), Buffer.alloc(32, 9));
+      await store.putSealed(sealed);
+      await store.putSealed(sealed); // second put of one chunk: no-op, as for put
+      expect((await store.get(sealed.id)).equals(sealed.ciphertext)).toBe(true);
+      expect((await store.stats()).chunks).toBe(1);
+      await store.commit(one(sealed.id), []);
+      expect(await store.refCount(sealed.id)).toBe(1);
+    });
+
+    it('a forged SealedChunk (id not the hash) is never served: get and scrub report ChunkCorrupt', async () => {
+      const { bytes } = sample('forged');
+      const wrong = createHash('sha256').update('not these bytes').digest('hex') as ChunkId;
+      await store.putSealed({ id: wrong, ciphertext: bytes } as SealedChunk); // what an untrusted caller might do
+      const error = await store.get(wrong).catch((caught: unknown) => caught);
+      expect(isChunkStoreError(error, 'ChunkCorrupt')).toBe(true);
+      expect((await store.scrub()).corrupt).toEqual([wrong]);
+      store.unpin([wrong]);
+      expect((await store.gc()).chunksFreed).toBe(1);
+      await expect(store.putSealed({ id: 'NOT-HEX' as ChunkId, ciphertext: bytes } as SealedChunk)).rejects.toBeInstanceOf(AssertionError);
     });
 
     it('get of an absent chunk fails with ChunkMissing', async () => {

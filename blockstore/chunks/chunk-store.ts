@@ -1,5 +1,6 @@
 // The chunk store seam (STYLE.md §4): ciphertext chunks by id = sha256(ciphertext), reference
 // counts, garbage collection. It knows nothing of keys or plaintext (ARCHITECTURE.md, Layers).
+import type { SealedChunk } from '../../dedup/index.js';
 import type { MetaOp } from '../meta/meta-store.js';
 import type { ChunkId } from './chunk-id.js';
 
@@ -33,14 +34,24 @@ export interface ChunkStoreStats {
  * Buffer ownership: put reads `ciphertext` until it settles and does not copy it; the caller must
  * not mutate it before then. get returns a fresh Buffer owned by the caller.
  *
+ * Integrity: id = sha256(ciphertext) is what lets the store verify without keys (ARCHITECTURE.md).
+ * Every read (get, scrub, GC's copies) re-hashes and answers ChunkCorrupt on a mismatch, so wrong
+ * bytes are never returned whoever put them. put also hashes, as an assertion against caller
+ * bugs; putSealed skips that second hash for chunks straight from dedup's seal, which computed
+ * the id from these very bytes (on a PUT the hash is ~26 % of the CPU: LIMITS.md). A forged
+ * SealedChunk is still never served; it only makes its id unreadable (ChunkCorrupt, found by
+ * scrub) until GC frees it — so anything not fresh from the seal goes through put.
+ *
  * Errors: ChunkMissing / ChunkCorrupt (ChunkStoreError) for data the store cannot return intact;
- * AssertionError for caller bugs (id ≠ sha256(ciphertext), counts below 0, oversize chunks,
+ * AssertionError for caller bugs (put with id ≠ sha256(ciphertext), counts below 0, oversize chunks,
  * metaOps in the store's own namespaces). After a disk error the store is failed and every call
  * rejects with ChunkStoreFailed; reopening recovers from disk.
  */
 export interface ChunkStore {
   /** Verifies id = sha256(ciphertext); appends unless present; pins id until commit/unpin. */
   put(id: ChunkId, ciphertext: Uint8Array): Promise<void>;
+  /** put for a chunk as dedup's seal returned it (id computed from these bytes): no re-hash. Reads only id and ciphertext. */
+  putSealed(chunk: SealedChunk): Promise<void>;
   /** Verifies sha256 on every read; never returns wrong bytes. */
   get(id: ChunkId): Promise<Buffer>;
   /** Whether the chunk is durably present (it may be garbage awaiting gc). */

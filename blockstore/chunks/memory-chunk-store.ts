@@ -3,6 +3,7 @@
 // and are applied right after the caller's metaOps batch resolves, inside the commit lock, so a
 // commit stays all-or-nothing from any observer's point of view.
 import { AssertionError, assert } from '../../dedup/errors.js';
+import type { SealedChunk } from '../../dedup/index.js';
 import { MemoryMetaStore } from '../meta/memory-meta-store.js';
 import { assertValidBatch, type MetaOp, type MetaStore } from '../meta/meta-store.js';
 import { assertChunkId, chunkIdOf, type ChunkId } from './chunk-id.js';
@@ -28,10 +29,15 @@ export class MemoryChunkStore implements ChunkStore {
   }
 
   async put(id: ChunkId, ciphertext: Uint8Array): Promise<void> {
+    assert(chunkIdOf(ciphertext) === id, `chunk id ${id} does not match sha256(ciphertext)`);
+    return this.putSealed({ id, ciphertext } as SealedChunk); // just verified: sealed in effect
+  }
+
+  async putSealed(chunk: SealedChunk): Promise<void> {
+    const { id, ciphertext } = chunk;
     this.assertOpen();
     assertChunkId(id);
     assert(ciphertext.length <= this.limits.chunkCiphertextBytesMax, 'chunk exceeds chunkCiphertextBytesMax');
-    assert(chunkIdOf(ciphertext) === id, `chunk id ${id} does not match sha256(ciphertext)`);
     this.pins.pin(id);
     if (!this.chunks.has(id)) this.chunks.set(id, { bytes: Buffer.from(ciphertext), refCount: 0 });
   }

@@ -9,6 +9,7 @@
 // - GC marks the ids it is about to delete in `doomed` (checking pins in the same tick); a put
 //   that meets a doomed id waits for the delete and appends afresh.
 import { AssertionError, assert } from '../../dedup/errors.js';
+import type { SealedChunk } from '../../dedup/index.js';
 import { assertValidBatch, type MetaOp, type MetaStore } from '../meta/meta-store.js';
 import { assertChunkId, chunkIdOf, type ChunkId } from './chunk-id.js';
 import type { ChunkStore, ChunkStoreStats, GcResult, ScrubResult } from './chunk-store.js';
@@ -79,13 +80,34 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
     return this.writer.groupsCommitted;
   }
 
-  async put(id: ChunkId, ciphertext: Uint8Array): Promise<void> {
+  put(id: ChunkId, ciphertext: Uint8Array): Promise<void> {
+    try {
+      this.checkPut(id, ciphertext);
+      const actual = chunkIdOf(ciphertext);
+      assert(actual === id, `chunk id ${id} does not match sha256(ciphertext) ${actual}`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.putChecked(id, ciphertext);
+  }
+
+  putSealed(chunk: SealedChunk): Promise<void> {
+    try {
+      this.checkPut(chunk.id, chunk.ciphertext);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.putChecked(chunk.id, chunk.ciphertext);
+  }
+
+  private checkPut(id: ChunkId, ciphertext: Uint8Array): void {
     this.checkUsable();
     assertChunkId(id);
     assert(ciphertext instanceof Uint8Array, 'ciphertext must be a Uint8Array');
     assert(ciphertext.length <= this.limits.chunkCiphertextBytesMax, `chunk of ${ciphertext.length} bytes exceeds chunkCiphertextBytesMax`);
-    const actual = chunkIdOf(ciphertext);
-    assert(actual === id, `chunk id ${id} does not match sha256(ciphertext) ${actual}`);
+  }
+
+  private async putChecked(id: ChunkId, ciphertext: Uint8Array): Promise<void> {
     this.pins.pin(id); // same tick as the doomed check below, see header
     for (let attempt = 0; attempt < 3; attempt++) {
       const doomed = this.doomed.get(id);
