@@ -5,12 +5,13 @@ import type { BlobStore } from '../blockstore/blobs/index.js';
 import type { MetaStore } from '../blockstore/meta/index.js';
 import type { CredentialsLookup } from '../gateway/auth/index.js';
 import type { BucketRecordV1 } from '../gateway/service/records.js';
-import { WasmDriver, type MicroVmDriver } from './drivers/index.js';
+import { WasmDriver, wasmBuildHash, type MicroVmDriver } from './drivers/index.js';
 import { AliasBook } from './functions/aliases.js';
 import { CodeStore } from './functions/code-store.js';
 import { FunctionRegistry } from './functions/registry.js';
 import { SnapshotStore } from './functions/snapshot-store.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { LazyDriver } from './scheduler/lazy-driver.js';
 import { EventQueue } from './triggers/event-queue.js';
 import { deliverEvent } from './triggers/delivery.js';
 import { ScopedCredentials } from './triggers/scoped-credentials.js';
@@ -26,7 +27,7 @@ export interface ComputeDeps {
   region: string;
   clock: () => number;
   logger?: Logger;
-  driver?: MicroVmDriver;        // default: the wasm driver with its default worker count
+  driver?: MicroVmDriver;        // default: the wasm driver with its default worker count, started on first use
   workers?: number;
 }
 
@@ -46,7 +47,10 @@ export interface Compute {
 
 export async function openCompute(deps: ComputeDeps): Promise<Compute> {
   const onError = (error: unknown, what: string) => deps.logger?.warn({ err: error }, `compute: ${what} failed`);
-  const driver = deps.driver ?? await WasmDriver.start({ workers: deps.workers });
+  const given = deps.driver;
+  const driver = given
+    ? new LazyDriver(given.buildHash, async () => given)
+    : new LazyDriver(wasmBuildHash(), () => WasmDriver.start({ workers: deps.workers }));
   const code = new CodeStore(deps.blobs);
   const scheduler = new Scheduler({ driver, code, snapshots: new SnapshotStore(deps.meta, deps.blobs, deps.clock), clock: deps.clock, onError });
   const registry = new FunctionRegistry({ meta: deps.meta, blobs: deps.blobs, code, clock: deps.clock, region: deps.region, onChange: (account, name) => scheduler.forget(account, name) });

@@ -4,7 +4,7 @@
 // environment — also after a restart — restores from it. Seed 7: a single-use function's
 // environment is destroyed after each invocation and a fresh restore of the snapshot takes its
 // place. Seed 16: warm(config, n) restores n environments before invocations arrive.
-import { DriverError, type Environment, type FunctionError, type MicroVmDriver, type SnapshotImage } from '../drivers/index.js';
+import { DriverError, type Environment, type FunctionError, type SnapshotImage } from '../drivers/index.js';
 import type { CodeStore } from '../functions/code-store.js';
 import type { SnapshotStore } from '../functions/snapshot-store.js';
 import type { AccountId, FunctionConfigV1 } from '../functions/records.js';
@@ -13,6 +13,7 @@ import { LambdaError } from '../errors.js';
 import { concurrencyPerFunctionDefault, concurrencyPerFunctionMax, waitersPerFunctionMax, warmCountMax } from '../limits.js';
 import { wrapCode } from './guest-shim.js';
 import { framedLogs, runLegs, type InvocationRequest, type InvocationResult } from './invocation.js';
+import type { LazyDriver } from './lazy-driver.js';
 
 export const singleUseVariable = 'CAIRN_SINGLE_USE';
 const initTimeoutMs = 10_000; // Lambda's init phase limit
@@ -28,7 +29,8 @@ interface Pool {
 }
 
 export interface SchedulerDeps {
-  driver: MicroVmDriver;
+  /** Started on the first prepare or warm, so a node without functions runs no driver threads. */
+  driver: LazyDriver;
   code: CodeStore;
   snapshots: SnapshotStore;
   clock: () => number;
@@ -86,7 +88,7 @@ export class Scheduler {
     const missing = Math.max(0, wanted - pool.idle.length);
     const room = Math.max(0, limitOf(concurrency) - pool.live);
     const restores = Math.min(missing, room);
-    await this.deps.driver.warm({ memoryMb: config.memorySize }, restores);
+    await (await this.deps.driver.get()).warm({ memoryMb: config.memorySize }, restores);
     await Promise.all(Array.from({ length: restores }, () => this.restoreInto(pool, config, prepared.image)));
     return pool.idle.length;
   }
@@ -134,16 +136,17 @@ export class Scheduler {
 
   private async loadOrInit(pool: Pool, config: FunctionConfigV1): Promise<Prepared> {
     const stored = await this.deps.snapshots.load(config, this.deps.driver.buildHash);
+    const driver = await this.deps.driver.get();
     if (stored) {
       try {
-        return { kind: 'image', image: this.deps.driver.importImage(stored) };
+        return { kind: 'image', image: driver.importImage(stored) };
       } catch (error) {
         if (!(error instanceof DriverError)) throw error; // another engine build: initialise again
       }
     }
     this.coldStarts++;
     const code = wrapCode(await this.deps.code.codeOf(config), config.environment);
-    const environment = await this.deps.driver.create({ memoryMb: config.memorySize });
+    const environment = await driver.create({ memoryMb: config.memorySize });
     const loaded = await environment.load(code, { timeoutMs: Math.min(initTimeoutMs, config.timeout * 1000 + initTimeoutMs) });
     if (!loaded.ok) {
       await environment.destroy();
@@ -152,7 +155,7 @@ export class Scheduler {
       return { kind: 'failed', error: loaded.error, logs: loaded.logs };
     }
     const image = await environment.snapshot();
-    await this.deps.snapshots.save(config, this.deps.driver.buildHash, this.deps.driver.exportImage(image));
+    await this.deps.snapshots.save(config, driver.buildHash, driver.exportImage(image));
     pool.live++;
     this.handBack(pool, environment);
     return { kind: 'image', image };
@@ -181,7 +184,7 @@ export class Scheduler {
 
   private async restoreOne(config: FunctionConfigV1, image: SnapshotImage): Promise<Environment> {
     this.restores++;
-    return this.deps.driver.restore(image, { limits: { memoryMb: config.memorySize } });
+    return (await this.deps.driver.get()).restore(image, { limits: { memoryMb: config.memorySize } });
   }
 
   private async restoreInto(pool: Pool, config: FunctionConfigV1, image: SnapshotImage): Promise<void> {
