@@ -18,6 +18,7 @@ import { type BenchRow, formatRows } from './report.js';
 const mebibyte = 1 << 20;
 const sequentialBytes = 256 * mebibyte;
 const randomRegionBytes = 256 * mebibyte;
+/** Random phases of the in-memory device: nothing to reach a steady state. */
 const randomSeconds = 3;
 const childTimeoutMs = 30_000;
 
@@ -32,7 +33,7 @@ export interface NbdTargetFigures {
 
 interface Finished { code: number | null; stdout: string; stderr: string; seconds: number }
 
-function runChild(command: string, args: readonly string[]): Promise<Finished> {
+function runChild(command: string, args: readonly string[], timeoutMs = childTimeoutMs): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -40,7 +41,7 @@ function runChild(command: string, args: readonly string[]): Promise<Finished> {
     let stderr = '';
     child.stdout.on('data', (data: Buffer) => { stdout += data.toString(); });
     child.stderr.on('data', (data: Buffer) => { stderr += data.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), childTimeoutMs);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -52,17 +53,18 @@ function runChild(command: string, args: readonly string[]): Promise<Finished> {
 }
 
 /** fio JSON → IOPS and p99 completion latency (ms) of the one job. */
-async function fioRandom(uri: string, mode: 'randread' | 'randwrite'): Promise<{ iops: number; p99Ms: number }> {
+async function fioRandom(uri: string, mode: 'randread' | 'randwrite', seconds: number): Promise<{ iops: number; p99Ms: number }> {
   const result = await runChild('fio', ['--name=nbd', '--ioengine=nbd', `--uri=${uri}`, `--rw=${mode}`, '--bs=4k', '--iodepth=32',
-    `--size=${randomRegionBytes}`, `--runtime=${randomSeconds}`, '--time_based', '--randrepeat=1', '--output-format=json']);
+    `--size=${randomRegionBytes}`, `--runtime=${seconds}`, '--time_based', '--randrepeat=1', '--output-format=json'], (seconds + 30) * 1000);
   const job = JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))).jobs[0];
   const side = mode === 'randread' ? job.read : job.write;
   const percentiles = (side.clat_ns?.percentile ?? {}) as Record<string, number>;
   return { iops: side.iops as number, p99Ms: (percentiles['99.000000'] ?? 0) / 1e6 };
 }
 
-/** Measures one NBD target (an export of at least 256 MiB that may be overwritten). */
-export async function measureNbdTarget(uri: string): Promise<NbdTargetFigures> {
+/** Measures one NBD target (an export of at least 256 MiB that may be overwritten). Targets with
+ * background work (a volume's fold) need `randomSeconds` long enough to include it. */
+export async function measureNbdTarget(uri: string, options: { randomSeconds: number } = { randomSeconds }): Promise<NbdTargetFigures> {
   const directory = mkdtempSync(join(tmpdir(), 'cairn-bench-nbd-'));
   try {
     const source = join(directory, 'source.img');
@@ -72,8 +74,8 @@ export async function measureNbdTarget(uri: string): Promise<NbdTargetFigures> {
     const copy = ['--connections=1', `--request-size=${mebibyte}`, '--sparse=0', '--no-extents'];
     const written = await runChild('nbdcopy', [...copy, '--flush', source, uri]);
     const read = await runChild('nbdcopy', [...copy, uri, 'null:']);
-    const randomRead = await fioRandom(uri, 'randread');
-    const randomWrite = await fioRandom(uri, 'randwrite');
+    const randomRead = await fioRandom(uri, 'randread', options.randomSeconds);
+    const randomWrite = await fioRandom(uri, 'randwrite', options.randomSeconds);
     return {
       seqWriteMBps: sequentialBytes / 1e6 / written.seconds,
       seqReadMBps: sequentialBytes / 1e6 / read.seconds,
