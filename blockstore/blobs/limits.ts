@@ -4,8 +4,17 @@ import { chunkBytesMax } from '../../dedup/index.js';
 export const blobLimits = {
   /** Ciphertext bytes handed to the chunk store and not yet durable, per writer: bounds PUT memory. */
   putWindowBytes: 8 * 1024 * 1024,
-  /** Chunks fetched ahead of the reader on a GET stream. */
-  readAheadChunks: 4,
+  /**
+   * Chunks fetched ahead of the reader on a GET stream: enough to keep both seal-pool workers
+   * decrypting while the next reads wait on the index and the disk (≤ 8 × 256 KiB per stream).
+   */
+  readAheadChunks: 8,
+  /**
+   * Chunks shorter than this are sealed and opened on the calling thread: below it the trip to a
+   * worker (a thread wake-up each way, ~10–50 µs) costs more than the crypto (~2–4 µs per KiB).
+   * Small objects, and the short last chunk of a stream, stay on the main thread.
+   */
+  offThreadBytesMin: 16 * 1024,
   /** readAll() is for small blobs (function packages, images' headers), never objects. */
   readAllBytesMax: 256 * 1024 * 1024,
 } as const;
@@ -31,6 +40,7 @@ export const sealPoolLimits = {
 
 assert(blobLimits.putWindowBytes >= 2 * 1024 * 1024, 'put window must hold at least a few maximum-size chunks');
 assert(blobLimits.readAheadChunks >= 1, 'read-ahead needs at least one chunk');
+assert(blobLimits.offThreadBytesMin >= 1 && blobLimits.offThreadBytesMin <= 64 * 1024, 'typical chunks (64 KiB average) go to the pool');
 assert(sealPoolLimits.workersMax >= 1 && sealPoolLimits.batchJobsMax >= 1 && sealPoolLimits.batchesPerWorkerMax >= 1, 'pool sizes are positive');
 assert(sealPoolLimits.batchBytesMax >= 64 * 1024 && sealPoolLimits.batchBytesMax <= 4 * chunkBytesMax, 'a batch holds several typical chunks, not an object');
 assert(sealPoolLimits.queuedJobsMax >= sealPoolLimits.batchJobsMax * sealPoolLimits.workersMax * sealPoolLimits.batchesPerWorkerMax, 'the queue can fill every worker');
