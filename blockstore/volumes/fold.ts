@@ -1,19 +1,21 @@
-// Folding: the background step that turns the overlay's dirty blocks into sealed chunks and block
-// map entries (issue 4: "folded into full blocks in the background"). One fold at a time per
-// volume: rotate (the active overlay and journal freeze, fresh ones take new writes — one
-// synchronous step, see volume.ts), seal and put every frozen block outside any lock, then one
-// atomic chunks.commit: reference deltas, map entries and "journals ≤ N are folded". Only after
-// that commit is journal N deleted, so a crash at any point leaves either the journal or the map.
+// Folding: the background step that turns the overlay's dirty blocks into block map entries
+// (issue 4: "folded into full blocks in the background"). One fold at a time per volume: rotate
+// (the active overlay and journal freeze, fresh ones take new writes — one synchronous step, see
+// volume.ts); then, outside any lock, each block whose pages are journaled is merged over its
+// base once (the map's chunk or zeros, then every journaled page) and sealed and put, while
+// blocks written whole are already chunks; then one atomic chunks.commit: reference deltas, map
+// entries and "journals ≤ N are folded". Only after that commit is journal N closed (after the
+// reads that found a page in it) and deleted, so a crash at any point leaves the journal or the map.
 import { assert } from '../../dedup/index.js';
 import type { MappedBlock } from './block-map.js';
 import type { ChunkId, ChunkStore, MetaOp, MetaStore } from './deps.js';
 import { journalKeyOf } from './journal-format.js';
-import { JournalWriter, type JournalStore } from './journal.js';
-import { foldPutsInflightMax, foldSealsPerTurnMax } from './limits.js';
+import { JournalWriter, type JournalSource, type JournalStore, type ReplayedJournal } from './journal.js';
+import { foldPutsInflightMax, volumeBlockBytes, volumePageBytes } from './limits.js';
 import type { Mutex } from './mutex.js';
 import { blockKey, encodeJson, journalStateKey, type BlockEntryCodec, type BlockRef, type LayerId, type VolumeId } from './records.js';
 import { sealBlock } from './seal.js';
-import { chunkOf, isZeroBlock, type Dirty, type Volume, type VolumeCore } from './volume.js';
+import { DirtyPages, isZeroBlock, type Dirty, type Volume, type VolumeCore } from './volume.js';
 import { Mutex as FoldMutex } from './mutex.js';
 
 export interface FoldDeps {
@@ -28,18 +30,22 @@ export interface FoldDeps {
 
 export class Folder implements VolumeCore {
   private readonly lock = new FoldMutex();
+  /** Journals replayed at open whose records the overlay points into; gone after the next fold. */
+  private obsolete: ReplayedJournal[] = [];
 
-  /** `obsolete`: replayed journals whose records are in the overlay; gone after the next fold. */
   constructor(private readonly deps: FoldDeps, readonly volumeId: VolumeId, private readonly salt: () => Buffer,
-    private nextJournal: number, private obsolete: number[]) {}
+    private nextJournal: number) {}
 
   get chunks(): ChunkStore { return this.deps.chunks; }
 
-  newJournal(previous: Promise<void>): { writer: JournalWriter; key: Buffer } {
+  newJournal(previous: Promise<void>): JournalWriter {
     const number = this.nextJournal++;
     const file = this.deps.journals.create(this.volumeId, number);
-    const writer = new JournalWriter(number, file, previous);
-    return { writer, key: journalKeyOf(this.deps.masterKey, this.volumeId, number) };
+    return new JournalWriter(number, file, previous, journalKeyOf(this.deps.masterKey, this.volumeId, number));
+  }
+
+  adoptReplayed(journal: ReplayedJournal): void {
+    this.obsolete.push(journal);
   }
 
   /** `final`: the volume is closing; fold it anyway and open no new journal. */
@@ -71,48 +77,42 @@ export class Folder implements VolumeCore {
     volume.active = new Map();
     volume.pinned = [];
     volume.frozen = frozen;
-    const closing = old.close();
-    closing.catch(() => undefined); // awaited below; this only marks it handled meanwhile
-    if (!final) {
-      const { writer, key } = this.newJournal(closing);
-      volume.switchJournal(writer, key);
-    }
+    const synced = old.sync();
+    synced.catch(() => undefined); // the next journal's syncs wait for it; close() below reports it
+    if (!final) volume.switchJournal(this.newJournal(synced));
     try {
-      const { refs, putIds } = await this.sealAll(frozen, () => volume.foldProgress());
+      const { refs, putIds } = await this.foldBlocks(volume, frozen, () => volume.foldProgress());
       await this.deps.metaLock.run(() => this.commit(volume, refs, [...putIds, ...pinned], old.journalNumber));
     } finally {
       volume.frozen = undefined;
     }
-    await closing;
-    for (const number of [...this.obsolete, old.journalNumber]) await this.deps.journals.remove(this.volumeId, number);
+    await old.close();
+    for (const journal of this.obsolete) await journal.close();
+    for (const number of [...this.obsolete.map((journal) => journal.journalNumber), old.journalNumber]) {
+      await this.deps.journals.remove(this.volumeId, number);
+    }
     this.obsolete = [];
   }
 
-  private async sealAll(frozen: Map<number, Dirty>, onPut: () => void): Promise<{ refs: Map<number, BlockRef>; putIds: Set<ChunkId> }> {
+  /** Map entries for every frozen block; blocks with journaled pages are merged, sealed and put,
+   * foldPutsInflightMax at a time (so the chunk store group-commits them). */
+  private async foldBlocks(volume: Volume, frozen: Map<number, Dirty>, onPut: () => void): Promise<{ refs: Map<number, BlockRef>; putIds: Set<ChunkId> }> {
     const refs = new Map<number, BlockRef>();
     const putIds = new Set<ChunkId>();
     const inflight = new Set<Promise<void>>();
     let failure: unknown;
     const salt = this.salt();
-    let sealed = 0;
     for (const [index, dirty] of frozen) {
-      if (dirty === 'zero') { refs.set(index, null); continue; }
-      const written = chunkOf(dirty, () => undefined);
-      if (written) { refs.set(index, written); continue; } // put by the write
-      assert(dirty instanceof Buffer, 'a dirty block is a hole, a chunk or a buffer');
-      if (isZeroBlock(dirty)) { refs.set(index, null); continue; }
-      // Sealing is synchronous CPU work (~0.2 ms a block): yield to the event loop between small
-      // runs so writers and readers are served while a fold runs (setImmediate, not a timer).
-      if (++sealed % foldSealsPerTurnMax === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      const chunk = await sealBlock(dirty, salt);
-      refs.set(index, { id: chunk.id, key: chunk.key });
-      if (putIds.has(chunk.id)) continue;
-      putIds.add(chunk.id);
-      const put: Promise<void> = this.deps.chunks.put(chunk.id, chunk.ciphertext)
-        .catch((error: unknown) => { failure ??= error; }).finally(() => { inflight.delete(put); onPut(); });
-      inflight.add(put);
-      if (inflight.size >= foldPutsInflightMax) await Promise.race(inflight);
       if (failure) break;
+      if (dirty === 'zero') refs.set(index, null);
+      else if (!(dirty instanceof DirtyPages)) refs.set(index, dirty); // put by the write
+      else {
+        const job: Promise<void> = this.foldBlock(volume, index, dirty, salt, putIds)
+          .then((ref) => { refs.set(index, ref); }, (error: unknown) => { failure ??= error; })
+          .finally(() => { inflight.delete(job); onPut(); });
+        inflight.add(job);
+        if (inflight.size >= foldPutsInflightMax) await Promise.race(inflight);
+      }
     }
     await Promise.all(inflight);
     if (failure) {
@@ -120,6 +120,30 @@ export class Folder implements VolumeCore {
       throw failure;
     }
     return { refs, putIds };
+  }
+
+  private async foldBlock(volume: Volume, index: number, dirty: DirtyPages, salt: Buffer, putIds: Set<ChunkId>): Promise<BlockRef> {
+    // The frozen overlay is the lowest one: 'below' is the map.
+    const base = dirty.base === 'below' ? volume.map.visible(index) : dirty.base === 'zero' ? undefined : dirty.base;
+    const block = Buffer.alloc(volumeBlockBytes);
+    if (base) (await volume.readBlock(base)).copy(block);
+    const payloads = new Map<JournalSource, Map<number, Promise<Buffer>>>(); // a record's pages decrypt it once
+    await Promise.all([...dirty.pages].map(async ([page, state]) => {
+      const at = page * volumePageBytes;
+      if (state === 'zero') { block.fill(0, at, at + volumePageBytes); return; }
+      let bySource = payloads.get(state.source);
+      if (!bySource) payloads.set(state.source, (bySource = new Map()));
+      let payload = bySource.get(state.at);
+      if (!payload) bySource.set(state.at, (payload = state.payload()));
+      (await payload).copy(block, at, state.skip, state.skip + volumePageBytes);
+    }));
+    if (isZeroBlock(block)) return null;
+    const chunk = await sealBlock(block, salt);
+    if (!putIds.has(chunk.id)) {
+      putIds.add(chunk.id);
+      await this.deps.chunks.put(chunk.id, chunk.ciphertext);
+    }
+    return { id: chunk.id, key: chunk.key };
   }
 
   /** `pins`: one id per pin this overlay's chunks hold (repeats for repeated puts). */

@@ -14,7 +14,7 @@
 // is a torn tail, and everything after it was never acknowledged as durable.
 import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import { assert, isChunkId, type ChunkId } from '../../dedup/index.js';
-import { volumeBlockBytes } from './limits.js';
+import { journalRecordPayloadBytesMax, volumeBlockBytes } from './limits.js';
 import type { VolumeId } from './records.js';
 
 export const journalHeaderBytes = 32;
@@ -68,42 +68,62 @@ export function encodeJournalRecord(key: Buffer, seq: number, record: JournalRec
   return pieces;
 }
 
-/** Decodes the valid prefix of a journal file. */
-export function decodeJournal(key: Buffer, bytes: Buffer): JournalRecord[] {
-  const records: JournalRecord[] = [];
-  let at = 0;
-  for (let seq = 1; at + journalHeaderBytes + journalTagBytes <= bytes.length; seq++) {
-    const header = bytes.subarray(at, at + journalHeaderBytes);
-    if (header.readUInt32BE(0) !== magic || header.readBigUInt64BE(8) !== BigInt(seq)) break;
-    const kindWord = header.readUInt32BE(4);
-    const offset = Number(header.readBigUInt64BE(16));
-    const length = header.readUInt32BE(24);
-    const payloadBytes = header.readUInt32BE(28);
-    const end = at + journalHeaderBytes + payloadBytes + journalTagBytes;
-    if (end > bytes.length || !Object.values(kindWords).includes(kindWord as never)) break;
-    const decipher = createDecipheriv('aes-256-gcm', key, nonceOf(seq), { authTagLength: journalTagBytes });
-    decipher.setAAD(header);
-    decipher.setAuthTag(bytes.subarray(end - journalTagBytes, end));
-    let payload: Buffer;
-    try {
-      payload = Buffer.concat([decipher.update(bytes.subarray(at + journalHeaderBytes, end - journalTagBytes)), decipher.final()]);
-    } catch {
-      break; // torn or overwritten tail
-    }
-    if (kindWord === kindWords.write) {
-      if (payloadBytes !== length) break;
-      records.push({ kind: 'write', offset, data: payload });
-    } else if (kindWord === kindWords.ref) {
-      const id = payload.subarray(0, 32).toString('hex');
-      assert(payloadBytes === refPayloadBytes && length === volumeBlockBytes && offset % volumeBlockBytes === 0 && isChunkId(id),
-        'an authenticated ref record names one whole block and a chunk');
-      records.push({ kind: 'ref', index: offset / volumeBlockBytes, id, key: Buffer.from(payload.subarray(32)) });
-    } else {
-      records.push({ kind: 'zero', offset, length });
-    }
-    at = end;
+/** Bytes of the record whose header is `header` (header + payload + tag), or undefined when the
+ * header is not one (a torn or foreign tail). */
+export function recordBytesOf(header: Buffer): number | undefined {
+  if (header.length < journalHeaderBytes || header.readUInt32BE(0) !== magic) return undefined;
+  if (!Object.values(kindWords).includes(header.readUInt32BE(4) as never)) return undefined;
+  const payloadBytes = header.readUInt32BE(28);
+  if (payloadBytes > journalRecordPayloadBytesMax) return undefined;
+  return journalHeaderBytes + payloadBytes + journalTagBytes;
+}
+
+/** Decodes and authenticates one whole record; undefined when it does not authenticate or is
+ * not the record `seq` (when given). Write payloads are fresh buffers. */
+export function decodeJournalRecord(key: Buffer, bytes: Buffer, seq?: number): JournalRecord | undefined {
+  const total = recordBytesOf(bytes);
+  if (total === undefined || total !== bytes.length) return undefined;
+  const header = bytes.subarray(0, journalHeaderBytes);
+  const recordSeq = header.readBigUInt64BE(8);
+  if (seq !== undefined && recordSeq !== BigInt(seq)) return undefined;
+  if (recordSeq < 1n || recordSeq > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+  const kindWord = header.readUInt32BE(4);
+  const offset = Number(header.readBigUInt64BE(16));
+  const length = header.readUInt32BE(24);
+  const payloadBytes = header.readUInt32BE(28);
+  const decipher = createDecipheriv('aes-256-gcm', key, nonceOf(Number(recordSeq)), { authTagLength: journalTagBytes });
+  decipher.setAAD(header);
+  decipher.setAuthTag(bytes.subarray(total - journalTagBytes));
+  let payload: Buffer;
+  try {
+    payload = Buffer.concat([decipher.update(bytes.subarray(journalHeaderBytes, total - journalTagBytes)), decipher.final()]);
+  } catch {
+    return undefined; // torn or overwritten
   }
-  return records;
+  if (kindWord === kindWords.write) return payloadBytes === length ? { kind: 'write', offset, data: payload } : undefined;
+  if (kindWord === kindWords.ref) {
+    const id = payload.subarray(0, 32).toString('hex');
+    assert(payloadBytes === refPayloadBytes && length === volumeBlockBytes && offset % volumeBlockBytes === 0 && isChunkId(id),
+      'an authenticated ref record names one whole block and a chunk');
+    return { kind: 'ref', index: offset / volumeBlockBytes, id, key: Buffer.from(payload.subarray(32)) };
+  }
+  return { kind: 'zero', offset, length };
+}
+
+/** Streams the valid prefix of a journal: visits each record with its position and size, in
+ * order, through `read` (sequential positions), stopping at the first torn or out-of-sequence
+ * record. Memory is one record at a time. */
+export async function scanJournal(key: Buffer, read: (position: number, length: number) => Promise<Buffer>,
+  visit: (record: JournalRecord, at: number, bytes: number) => Promise<void>): Promise<void> {
+  let at = 0;
+  for (let seq = 1; ; seq++) {
+    const bytes = recordBytesOf(await read(at, journalHeaderBytes));
+    if (bytes === undefined) return;
+    const record = decodeJournalRecord(key, await read(at, bytes), seq);
+    if (record === undefined) return;
+    await visit(record, at, bytes);
+    at += bytes;
+  }
 }
 
 function refPayload(record: { id: ChunkId; key: Buffer }): Buffer {

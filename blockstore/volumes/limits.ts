@@ -13,15 +13,28 @@ export const volumeNameBytesMax = 128;
 /** Volumes and snapshots per node, so list() and the NBD export list stay bounded. */
 export const volumesMax = 4096;
 export const snapshotsPerVolumeMax = 1024;
-/** Dirty (journaled, not yet folded) bytes of one volume that start a background fold. Small
- * slices keep each fold's commit and its pause short; writers keep appending meanwhile. */
-export const foldTriggerBytes = 8 * 1024 * 1024;
-/** Journal bytes of one volume that start a fold even if few blocks are dirty (rewrites). */
+/** The unit the overlay indexes partial-block writes by: each page points at a journal record. */
+export const volumePageBytes = 4096;
+/** Dirty blocks (overlay entries: chunk refs, holes, or pages in the journal) of one volume that
+ * start a background fold. An entry is small (a ref, or one index entry per dirty page), so this
+ * bounds the size of a fold's commit, not memory. */
+export const foldTriggerBlocks = 8192;
+/** Journal bytes of one volume that start a fold. Partial writes stay in the journal until then,
+ * so the fold's 64 KiB seal per touched block is shared by every write to it since the last fold:
+ * the larger, the less amplification (4 KiB random writes over 256 MiB: ~16 writes a block). */
 export const journalFoldBytes = 256 * 1024 * 1024;
-/** Dirty bytes past which each write first waits for one block of fold progress (pacing). */
-export const dirtyPaceBytes = 64 * 1024 * 1024;
-/** Dirty bytes past which writers wait for a fold to finish (bounds memory per volume). */
-export const dirtyBytesMax = 128 * 1024 * 1024;
+/** Dirty blocks past which each write first waits for one block of fold progress (pacing). */
+export const dirtyPaceBlocks = 12_288;
+/** Dirty blocks past which writers wait for a fold to finish (a fold commit must fit one batch). */
+export const dirtyBlocksMax = 16_384;
+/** Active journal bytes past which writers wait for the running fold to finish. */
+export const journalBytesMax = 2 * journalFoldBytes;
+/** Largest payload of one journal record: an NBD request (32 MiB) journaled whole by older
+ * builds. This build's write records cover at most one block's pages (< 64 KiB), so a 4 KiB
+ * read of a journaled page decrypts at most that. */
+export const journalRecordPayloadBytesMax = 32 * 1024 * 1024;
+/** Bytes read per call when recovery streams a journal. */
+export const journalReplayWindowBytes = 4 * 1024 * 1024;
 /** Blocks put concurrently during a fold: enough to fill the chunk store's group commits. */
 export const foldPutsInflightMax = 64;
 /** Blocks a fold seals before yielding to the event loop (each ~0.2 ms of CPU). */
@@ -30,8 +43,6 @@ export const foldSealsPerTurnMax = 8;
 export const journalPendingBytesMax = 64 * 1024 * 1024;
 /** Bytes per writev call of the journal writer. */
 export const journalWriteBytesMax = 8 * 1024 * 1024;
-/** A journal file is read whole on recovery; a fold starts long before it gets this big. */
-export const journalFileBytesMax = 1024 * 1024 * 1024;
 /** Block map entries deleted per atomic batch when a layer is dropped. */
 export const layerDropBatchEntriesMax = 10_000;
 /** Layers in one chain (snapshots of snapshots of clones…); resolving walks them all. */
@@ -43,8 +54,10 @@ export const readCacheBlocksMax = 2048;
 assert(volumeBlockBytes === 64 * 1024, 'the journal record layout and map keys assume 64 KiB blocks');
 assert(volumeBytesMax % volumeSizeGranuleBytes === 0, 'volumeBytesMax is whole blocks');
 assert(Number.isSafeInteger(volumeBytesMax / volumeBlockBytes), 'block indexes are safe integers');
-assert(foldTriggerBytes < dirtyPaceBytes && dirtyPaceBytes < dirtyBytesMax, 'a fold starts before writers are paced, pacing before they must wait');
-assert(dirtyBytesMax / volumeBlockBytes <= 50_000 / 3, 'one fold commit fits a chunk store commit (3 ops per block)');
+assert(foldTriggerBlocks < dirtyPaceBlocks && dirtyPaceBlocks < dirtyBlocksMax, 'a fold starts before writers are paced, pacing before they must wait');
+assert(dirtyBlocksMax <= 50_000 / 3, 'one fold commit fits a chunk store commit (3 ops per block)');
+assert(volumeBlockBytes % volumePageBytes === 0 && volumePageBytes % 512 === 0, 'pages tile blocks and hold whole sectors');
 assert(journalWriteBytesMax <= journalPendingBytesMax, 'one write never exceeds the pending bound');
-assert(journalFileBytesMax >= 2 * journalFoldBytes && journalFoldBytes >= foldTriggerBytes, 'a journal holds at least two folds of dirty data');
+assert(journalBytesMax > journalFoldBytes && journalPendingBytesMax < journalFoldBytes, 'writers wait only after a fold has started');
+assert(journalReplayWindowBytes >= 64 * 1024, 'a replay window holds this build\'s largest write record');
 assert(layerDropBatchEntriesMax * 2 <= 50_000, 'a drop batch fits one chunk store commit');

@@ -7,8 +7,8 @@ import { loadBlockMap } from './block-map.js';
 import type { BlockDevice, ChunkStore, ExportDescription, ExportRegistry, MetaOp, MetaStore } from './deps.js';
 import { VolumeError } from './errors.js';
 import { Folder } from './fold.js';
-import { decodeJournal, journalKeyOf } from './journal-format.js';
-import type { JournalStore } from './journal.js';
+import { journalKeyOf, scanJournal } from './journal-format.js';
+import { ReplayedJournal, type JournalStore } from './journal.js';
 import { Layers } from './layers.js';
 import { snapshotsPerVolumeMax, volumeBytesMax, volumeSizeGranuleBytes, volumesMax } from './limits.js';
 import { Mutex } from './mutex.js';
@@ -86,7 +86,7 @@ export class VolumeService {
     const record = await this.record(name);
     const open = await this.opened.get(name)?.catch(() => undefined);
     const map = open ? open.volume.map : await loadBlockMap(this.deps.meta, this.codec, record.head);
-    const dirty = open ? open.volume.dirtyBytes : 0;
+    const dirty = open ? open.volume.dirtyBlocks * volumeSizeGranuleBytes : 0;
     return {
       name, id: record.id, sizeBytes: record.sizeBytes, createdMs: record.createdMs, ...(record.origin ? { origin: record.origin } : {}),
       snapshots: (await this.snapshots(name)).length, allocatedBytes: map.mappedBlocks() * volumeSizeGranuleBytes + dirty,
@@ -209,7 +209,8 @@ export class VolumeService {
     return pending;
   }
 
-  /** Loads the map, replays unfolded journals into the overlay, folds them, opens a new journal. */
+  /** Loads the map, replays unfolded journals into the overlay (streaming them: the overlay
+   * indexes their records where they are), folds them, and opens a new journal. */
   private async recover(name: string): Promise<OpenVolume> {
     const record = await this.record(name);
     const map = await loadBlockMap(this.deps.meta, this.codec, record.head);
@@ -219,12 +220,13 @@ export class VolumeService {
     for (const number of numbers) if (number <= foldedThrough) await this.deps.journals.remove(record.id, number);
     const next = Math.max(foldedThrough, ...numbers) + 1;
     const salt = () => this.deps.saltFor(saltIndexFor(record.saltPolicy, { userId: record.owner, timeMs: this.deps.clock(), location: this.deps.location }));
-    const folder = new Folder({ ...this.deps, codec: this.codec, metaLock: this.metaLock }, record.id, salt, next, replayed);
-    const { writer, key } = folder.newJournal(Promise.resolve());
-    const volume = new Volume(name, record.sizeBytes, map, folder, writer, key);
+    const folder = new Folder({ ...this.deps, codec: this.codec, metaLock: this.metaLock }, record.id, salt, next);
+    const volume = new Volume(name, record.sizeBytes, map, folder, folder.newJournal(Promise.resolve()));
     for (const number of replayed) {
-      const records = decodeJournal(journalKeyOf(this.deps.masterKey, record.id, number), await this.deps.journals.read(record.id, number));
-      for (const entry of records) await volume.replay(entry);
+      const key = journalKeyOf(this.deps.masterKey, record.id, number);
+      const journal = new ReplayedJournal(number, await this.deps.journals.open(record.id, number), key);
+      folder.adoptReplayed(journal);
+      await scanJournal(key, journal.windowed(), (entry, at, bytes) => volume.replay(entry, journal, at, bytes));
     }
     if (replayed.length > 0) await volume.foldNow();
     return { volume, folder, record };
@@ -237,7 +239,7 @@ export class VolumeService {
       const snapshot = await this.snapshotRecord(name.slice(0, at), name.slice(at + 1));
       const map = await loadBlockMap(this.deps.meta, this.codec, snapshot.layer);
       const readOnly = { chunks: this.deps.chunks, fold: async () => assert(false, 'snapshots never fold'), store: async (): Promise<never> => { throw new AssertionError('snapshots are read-only'); } };
-      return new Volume(name, snapshot.sizeBytes, map, readOnly, undefined, undefined);
+      return new Volume(name, snapshot.sizeBytes, map, readOnly, undefined);
     } catch (error) {
       if (error instanceof VolumeError) return undefined;
       throw error;

@@ -1,32 +1,55 @@
-// A writable volume as an NBD BlockDevice (blockstore/nbd/block-device.ts). Writes land in an
-// in-memory overlay of 64 KiB blocks and in the volume's journal (journal.ts) in one synchronous
-// step, so the journal holds exactly the writes the overlay holds; fold.ts later turns the
-// overlay into block map entries. Reads look in the overlay first (read-your-writes), then the
-// block map, then read zeros.
+// A writable volume as an NBD BlockDevice (blockstore/nbd/block-device.ts). Every write changes an
+// in-memory overlay and appends to the volume's journal (journal.ts) in one synchronous step, so
+// the journal holds exactly the writes the overlay holds; fold.ts later turns the overlay into
+// block map entries. Reads look in the overlay first (read-your-writes), then the block map, then
+// read zeros.
 //
-// A block a write covers whole is sealed and put as a chunk before that step, and the overlay and
-// journal take only its reference (data encrypted and written once). A partial write to a block
-// not yet in the overlay as a buffer first loads the block (read-modify-write): buffers always
-// hold complete blocks, so a fold never needs the old content.
+// The overlay never holds block data. A block a write covers whole is sealed and put as a chunk
+// before that step, and the overlay and journal take only its reference (data sealed and written
+// once). The rest of a write is journaled page by page (4 KiB, at most one block's pages per
+// record) and the overlay maps each page to its record, so a read of a journaled page preads and
+// decrypts one small record, and the fold merges a block's pages over its base once for all the
+// writes since the last fold. Only a write that covers part of a page reads that page first
+// (read-modify-write of 4 KiB, validated against concurrent changes before it applies).
 import { assert } from '../../dedup/index.js';
 import type { BlockMap, MappedBlock } from './block-map.js';
 import { NbdError, type BlockDevice, type BlockExtent, type ChunkId, type ChunkStore } from './deps.js';
-import { encodeJournalRecord, type JournalRecord } from './journal-format.js';
-import type { JournalWriter } from './journal.js';
-import { dirtyBytesMax, dirtyPaceBytes, foldTriggerBytes, journalFoldBytes, readCacheBlocksMax, volumeBlockBytes } from './limits.js';
+import { decodeJournalRecord, encodeJournalRecord, type JournalRecord } from './journal-format.js';
+import type { JournalSource, JournalWriter } from './journal.js';
+import {
+  dirtyBlocksMax, dirtyPaceBlocks, foldTriggerBlocks, journalBytesMax, journalFoldBytes, readCacheBlocksMax, volumeBlockBytes, volumePageBytes,
+} from './limits.js';
 import { openBlock } from './seal.js';
 
-/** A dirty block: its whole content, a hole, or a chunk already put (pinned until folded). */
-export type Dirty = Buffer | 'zero' | MappedBlock;
-
-/** The chunk a dirty block (or, for undefined, the map) says to read, if any. */
-export function chunkOf(dirty: Dirty | undefined, mapped: () => MappedBlock | undefined): MappedBlock | undefined {
-  if (dirty === undefined) return mapped();
-  if (dirty === 'zero' || Buffer.isBuffer(dirty)) return undefined;
-  return dirty as MappedBlock; // instanceof does not narrow Buffer out of a structural union
-}
 const zeroBlock = Buffer.alloc(volumeBlockBytes);
+const pagesPerBlock = volumeBlockBytes / volumePageBytes;
 const retriesMax = 64;
+
+/** A page whose content is in a journal record: `skip` bytes into the record's payload. */
+export class JournalPage {
+  constructor(readonly source: JournalSource, readonly at: number, readonly bytes: number, readonly skip: number) {}
+
+  /** The record's whole payload (callers slice their page at `skip`). */
+  async payload(): Promise<Buffer> {
+    const record = decodeJournalRecord(this.source.key, await this.source.readAt(this.at, this.bytes));
+    assert(record !== undefined && record.kind === 'write' && this.skip + volumePageBytes <= record.data.length,
+      'an indexed journal record authenticates and holds the page');
+    return record.data;
+  }
+}
+
+export type PageState = JournalPage | 'zero';
+
+/** A block some pages of which were written since the last fold. `base` is what the other pages
+ * hold: 'below' = whatever the frozen overlay or the map hold for the block when read. */
+export class DirtyPages {
+  readonly pages = new Map<number, PageState>();
+  constructor(readonly base: 'below' | 'zero' | MappedBlock) {}
+}
+
+/** A dirty block: a hole, a chunk already put (pinned until folded), or journaled pages. */
+export type Dirty = 'zero' | MappedBlock | DirtyPages;
+type Source = PageState | MappedBlock;
 
 export interface VolumeCore {
   chunks: ChunkStore;
@@ -46,10 +69,11 @@ export class Volume implements BlockDevice {
   /** One id per chunk put for a whole-block write since the last rotation: each holds a pin that
    * the fold committing that overlay releases. */
   pinned: ChunkId[] = [];
-  private readonly loading = new Map<number, Promise<void>>();
   private readonly readCache = new Map<ChunkId, Buffer>();
   /** Chunk loads in progress, so concurrent misses on one block fetch and decrypt it once. */
   private readonly readLoads = new Map<ChunkId, Promise<Buffer>>();
+  /** Page-merging writers queue per page (by absolute page number), so they cannot starve. */
+  private readonly pageLocks = new Map<number, Promise<void>>();
   private folding: Promise<void> | undefined;
   /** Writers paced by the running fold (makeRoom): one is let in per block the fold has put. */
   private pacedWriters: Array<() => void> = [];
@@ -61,21 +85,19 @@ export class Volume implements BlockDevice {
     readonly map: BlockMap,
     private readonly core: VolumeCore,
     public journal: JournalWriter | undefined,
-    public journalKey: Buffer | undefined,
   ) {
     this.readOnly = journal === undefined;
   }
 
-  get dirtyBytes(): number {
-    return (this.active.size + (this.frozen?.size ?? 0)) * volumeBlockBytes;
+  get dirtyBlocks(): number {
+    return this.active.size + (this.frozen?.size ?? 0);
   }
 
   /** A fresh journal begins its sequence at 1 (journal-format.ts nonces). */
-  switchJournal(journal: JournalWriter, key: Buffer): JournalWriter {
+  switchJournal(journal: JournalWriter): JournalWriter {
     const previous = this.journal;
     assert(previous !== undefined, 'only writable volumes switch journals');
     this.journal = journal;
-    this.journalKey = key;
     this.seq = 0;
     return previous;
   }
@@ -84,14 +106,32 @@ export class Volume implements BlockDevice {
     this.checkRange(offset, length);
     const out = Buffer.allocUnsafe(length);
     const loads: Promise<void>[] = [];
-    // Every lookup happens before the first await: the read sees one consistent state.
+    // Every lookup (and every journal read, which counts itself on its journal) starts before
+    // the first await: the read sees one consistent state, and no journal closes under it.
+    const payloads = new Map<JournalPage['source'], Map<number, Promise<Buffer>>>();
     forEachBlock(offset, length, (index, from, to, at) => {
-      const dirty = this.active.get(index) ?? this.frozen?.get(index);
-      const mapped = dirty === undefined ? this.map.visible(index) : undefined;
-      const source = chunkOf(dirty, () => mapped);
-      if (dirty instanceof Buffer) dirty.copy(out, at, from, to);
-      else if (source) loads.push(this.readBlock(source).then((plain) => { plain.copy(out, at, from, to); }));
-      else out.fill(0, at, at + (to - from));
+      const whole = this.wholeSourceOf(index);
+      if (whole !== undefined) {
+        if (whole === 'zero') out.fill(0, at, at + (to - from));
+        else loads.push(this.readBlock(whole).then((plain) => { plain.copy(out, at, from, to); }));
+        return;
+      }
+      forEachPage(from, to, (page, pageFrom, pageTo) => {
+        const into = at + page * volumePageBytes + pageFrom - from;
+        const source = this.sourceOf(index, page);
+        if (source === 'zero') out.fill(0, into, into + (pageTo - pageFrom));
+        else if (source instanceof JournalPage) {
+          // A read of many pages of one record decrypts it once.
+          let bySource = payloads.get(source.source);
+          if (!bySource) payloads.set(source.source, (bySource = new Map()));
+          let payload = bySource.get(source.at);
+          if (!payload) bySource.set(source.at, (payload = source.payload()));
+          loads.push(payload.then((data) => { data.copy(out, into, source.skip + pageFrom, source.skip + pageTo); }));
+        } else {
+          const base = page * volumePageBytes;
+          loads.push(this.readBlock(source).then((plain) => { plain.copy(out, into, base + pageFrom, base + pageTo); }));
+        }
+      });
     });
     await Promise.all(loads);
     return out;
@@ -100,40 +140,8 @@ export class Volume implements BlockDevice {
   async write(offset: number, data: Buffer, fua: boolean): Promise<void> {
     this.checkWritable(offset, data.length);
     await this.makeRoom();
-    const stored = await this.storeWholeBlocks(offset, data);
-    await this.prepare(offset, data.length, () => {
-      forEachBlock(offset, data.length, (index, from, to, at) => {
-        const whole = stored.get(index);
-        if (whole === undefined) {
-          const piece = data.subarray(at, at + (to - from));
-          this.copyIn(index * volumeBlockBytes + from, piece);
-          this.log({ kind: 'write', offset: index * volumeBlockBytes + from, data: piece });
-        } else if (whole === 'zero') {
-          this.zeroWhole(index);
-          this.log({ kind: 'zero', offset: index * volumeBlockBytes, length: volumeBlockBytes });
-        } else {
-          this.active.set(index, whole);
-          this.pinned.push(whole.id);
-          this.log({ kind: 'ref', index, id: whole.id, key: whole.key });
-        }
-      });
-    });
+    await this.writeUnchecked(offset, data);
     await this.finish(fua);
-  }
-
-  /** Seals and puts every block the write covers whole (all-zero ones become holes), before the
-   * write touches the overlay: the journal then never names a chunk that is not durable. */
-  private async storeWholeBlocks(offset: number, data: Buffer): Promise<Map<number, MappedBlock | 'zero'>> {
-    const stored = new Map<number, MappedBlock | 'zero'>();
-    const puts: Promise<void>[] = [];
-    forEachBlock(offset, data.length, (index, from, to, at) => {
-      if (to - from < volumeBlockBytes) return;
-      const plain = data.subarray(at, at + volumeBlockBytes);
-      if (isZeroBlock(plain)) stored.set(index, 'zero');
-      else puts.push(this.core.store(plain).then((ref) => { stored.set(index, ref); }));
-    });
-    await Promise.all(puts);
-    return stored;
   }
 
   async writeZeroes(offset: number, length: number, options: { fua: boolean; noHole: boolean; fastZero: boolean }): Promise<void> {
@@ -162,8 +170,7 @@ export class Volume implements BlockDevice {
     this.checkRange(offset, length);
     const extents: BlockExtent[] = [];
     forEachBlock(offset, length, (index, from, to) => {
-      const dirty = this.active.get(index) ?? this.frozen?.get(index);
-      const hole = dirty === undefined ? this.map.visible(index) === undefined : dirty === 'zero';
+      const hole = this.wholeSourceOf(index) === 'zero';
       const last = extents[extents.length - 1];
       if (last && last.hole === hole) last.length += to - from;
       else extents.push({ length: to - from, hole, zero: hole });
@@ -172,12 +179,23 @@ export class Volume implements BlockDevice {
     return extents;
   }
 
-  /** Applies a replayed journal record to the overlay without journaling it again. */
-  async replay(record: JournalRecord): Promise<void> {
-    if (record.kind === 'write') await this.prepare(record.offset, record.data.length, () => this.copyIn(record.offset, record.data));
-    else if (record.kind === 'zero') await this.prepareZero(record.offset, record.length, () => undefined);
-    // Pins died with the process that put the chunk; VolumeService.open folds before any GC.
-    else await this.prepare(record.index * volumeBlockBytes, volumeBlockBytes, () => this.active.set(record.index, { id: record.id, key: record.key }));
+  /** Applies a replayed record (at `at`, `bytes` long, in `source`) to the overlay. Records of
+   * this build are indexed where they are; a write or zero not on page boundaries (older builds
+   * journaled any range) is applied like a new write, into the current journal. */
+  async replay(record: JournalRecord, source: JournalSource, at: number, bytes: number): Promise<void> {
+    if (record.kind === 'ref') {
+      // Pins died with the process that put the chunk; VolumeService.open folds before any GC.
+      this.active.set(record.index, { id: record.id, key: record.key });
+      return;
+    }
+    const length = record.kind === 'write' ? record.data.length : record.length;
+    if (record.offset % volumePageBytes !== 0 || length % volumePageBytes !== 0) {
+      if (record.kind === 'write') await this.writeUnchecked(record.offset, record.data);
+      else await this.apply(record.offset, length, undefined, undefined);
+      return;
+    }
+    if (record.kind === 'zero') this.indexRange(record.offset, length, () => 'zero');
+    else this.indexRange(record.offset, length, (into) => new JournalPage(source, at, bytes, into));
   }
 
   /** Waits for a running fold, then starts (and waits for) one more that takes everything. */
@@ -209,22 +227,153 @@ export class Volume implements BlockDevice {
     return plain;
   }
 
+  /** What a whole block reads as when no page of it is journaled (undefined: some are). */
+  private wholeSourceOf(index: number): MappedBlock | 'zero' | undefined {
+    for (const entry of [this.active.get(index), this.frozen?.get(index)]) {
+      if (entry === undefined) continue;
+      if (entry instanceof DirtyPages) return undefined;
+      return entry;
+    }
+    return this.map.visible(index) ?? 'zero';
+  }
+
+  /** Where page `page` of block `index` reads from now. */
+  private sourceOf(index: number, page: number): Source {
+    for (const entry of [this.active.get(index), this.frozen?.get(index)]) {
+      if (entry === undefined) continue;
+      if (!(entry instanceof DirtyPages)) return entry;
+      const state = entry.pages.get(page);
+      if (state !== undefined) return state;
+      if (entry.base !== 'below') return entry.base;
+    }
+    return this.map.visible(index) ?? 'zero';
+  }
+
   private async zero(offset: number, length: number, fua: boolean): Promise<void> {
     this.checkWritable(offset, length);
     await this.makeRoom();
-    await this.prepareZero(offset, length, () => this.log({ kind: 'zero', offset, length }));
+    await this.apply(offset, length, undefined, undefined);
     await this.finish(fua);
   }
 
-  /** Copies into the overlay's buffers; whole blocks (only replayed records of older journals
-   * have them) get a fresh buffer here, in the turn that fills every byte of it. */
-  private copyIn(offset: number, data: Buffer): void {
+  /** A write without range checks or pacing (also replay's path for older records). */
+  private async writeUnchecked(offset: number, data: Buffer): Promise<void> {
+    await this.apply(offset, data.length, data, await this.storeWholeBlocks(offset, data));
+  }
+
+  /** Seals and puts every block the write covers whole (all-zero ones become holes), before the
+   * write touches the overlay: the journal then never names a chunk that is not durable. */
+  private async storeWholeBlocks(offset: number, data: Buffer): Promise<Map<number, MappedBlock | 'zero'>> {
+    const stored = new Map<number, MappedBlock | 'zero'>();
+    const puts: Promise<void>[] = [];
     forEachBlock(offset, data.length, (index, from, to, at) => {
-      if (to - from === volumeBlockBytes && !(this.active.get(index) instanceof Buffer)) this.active.set(index, Buffer.allocUnsafe(volumeBlockBytes));
-      const block = this.active.get(index);
-      assert(block instanceof Buffer, 'prepare left a block for every write');
-      data.copy(block, from, at, at + (to - from));
+      if (to - from < volumeBlockBytes) return;
+      const plain = data.subarray(at, at + volumeBlockBytes);
+      if (plain.equals(zeroBlock)) stored.set(index, 'zero');
+      else puts.push(this.core.store(plain).then((ref) => { stored.set(index, ref); }));
     });
+    await Promise.all(puts);
+    return stored;
+  }
+
+  /** Writes `data` (undefined: zeros) over the range. Pages it covers only in part are read and
+   * merged first; the whole change then happens in one synchronous turn, after checking that no
+   * merged page changed while it was read (else it reads again). */
+  private async apply(offset: number, length: number, data: Buffer | undefined, stored: Map<number, MappedBlock | 'zero'> | undefined): Promise<void> {
+    const end = offset + length;
+    const partial = [...new Set([offset, end - 1].map((byte) => Math.floor(byte / volumePageBytes)))]
+      .filter((page) => page * volumePageBytes < offset || (page + 1) * volumePageBytes > end);
+    if (partial.length === 0) {
+      this.applyNow(offset, length, data, stored, new Map());
+      return;
+    }
+    const unlock = await this.lockPages(partial);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        assert(attempt < retriesMax, 'a page merge settles within retriesMax rounds');
+        const before = partial.map((page) => this.pageVersion(page));
+        const current = await Promise.all(partial.map((page) => this.read(page * volumePageBytes, volumePageBytes)));
+        if (partial.some((page, at) => !sameVersion(before[at], this.pageVersion(page)))) continue;
+        const merged = new Map<number, Buffer>();
+        partial.forEach((page, at) => {
+          const content = current[at];
+          const pageStart = page * volumePageBytes;
+          const from = Math.max(offset, pageStart);
+          const to = Math.min(end, pageStart + volumePageBytes);
+          if (data) data.copy(content, from - pageStart, from - offset, to - offset);
+          else content.fill(0, from - pageStart, to - pageStart);
+          merged.set(page, content);
+        });
+        this.applyNow(offset, length, data, stored, merged);
+        return;
+      }
+    } finally {
+      unlock();
+    }
+  }
+
+  /** The synchronous half of apply: overlay and journal change together. */
+  private applyNow(offset: number, length: number, data: Buffer | undefined, stored: Map<number, MappedBlock | 'zero'> | undefined,
+    merged: Map<number, Buffer>): void {
+    forEachBlock(offset, length, (index, from, to, at) => {
+      const blockStart = index * volumeBlockBytes;
+      if (to - from === volumeBlockBytes) {
+        const whole = data ? stored?.get(index) : 'zero';
+        assert(whole !== undefined, 'every whole block of a write was stored first');
+        if (whole === 'zero') {
+          this.zeroWhole(index);
+          this.log({ kind: 'zero', offset: blockStart, length: volumeBlockBytes });
+        } else {
+          this.active.set(index, whole);
+          this.pinned.push(whole.id);
+          this.log({ kind: 'ref', index, id: whole.id, key: whole.key });
+        }
+        return;
+      }
+      // Whole pages of this block: one record; partial pages: one merged page record each.
+      const firstWhole = Math.ceil(from / volumePageBytes) * volumePageBytes;
+      const lastWhole = Math.floor(to / volumePageBytes) * volumePageBytes;
+      if (lastWhole > firstWhole) {
+        const start = blockStart + firstWhole;
+        if (data) this.logIndexed(start, data.subarray(at + firstWhole - from, at + lastWhole - from));
+        else {
+          this.log({ kind: 'zero', offset: start, length: lastWhole - firstWhole });
+          this.indexRange(start, lastWhole - firstWhole, () => 'zero');
+        }
+      }
+      for (const [page, content] of merged) if (Math.floor(page / pagesPerBlock) === index) this.logIndexed(page * volumePageBytes, content);
+    });
+  }
+
+  /** Journals whole pages at `offset` and points the overlay at the record. */
+  private logIndexed(offset: number, data: Buffer): void {
+    assert(offset % volumePageBytes === 0 && data.length % volumePageBytes === 0 && data.length > 0, 'indexed records are whole pages');
+    const { at, bytes } = this.log({ kind: 'write', offset, data });
+    const journal = this.journal!;
+    this.indexRange(offset, data.length, (into) => new JournalPage(journal, at, bytes, into));
+  }
+
+  /** Points every page of a page-aligned range at `state(byte offset into the range)`; whole
+   * blocks of zeros become holes. */
+  private indexRange(offset: number, length: number, state: (into: number) => PageState): void {
+    assert(offset % volumePageBytes === 0 && length % volumePageBytes === 0, 'indexed ranges are whole pages');
+    forEachBlock(offset, length, (index, from, to, at) => {
+      if (to - from === volumeBlockBytes && state(at) === 'zero') {
+        this.zeroWhole(index);
+        return;
+      }
+      const pages = this.pagesOf(index);
+      for (let byte = from; byte < to; byte += volumePageBytes) pages.pages.set(byte / volumePageBytes, state(at + byte - from));
+    });
+  }
+
+  /** The active overlay's page index of a block, created over what the block holds now. */
+  private pagesOf(index: number): DirtyPages {
+    const entry = this.active.get(index);
+    if (entry instanceof DirtyPages) return entry;
+    const pages = new DirtyPages(entry ?? 'below');
+    this.active.set(index, pages);
+    return pages;
   }
 
   /** A whole block becomes a hole; one nothing below maps stays absent from the overlay. */
@@ -232,82 +381,39 @@ export class Volume implements BlockDevice {
     if (this.active.has(index) || this.frozen?.has(index) || this.map.visible(index)) this.active.set(index, 'zero');
   }
 
-  /** Zeroes the range in the overlay: whole blocks become 'zero' (a hole), partial ones are
-   * cleared in place. */
-  private prepareZero(offset: number, length: number, then: () => void): Promise<void> {
-    return this.prepare(offset, length, () => {
-      forEachBlock(offset, length, (index, from, to) => {
-        if (to - from === volumeBlockBytes) {
-          this.zeroWhole(index);
-        } else {
-          const block = this.active.get(index);
-          assert(block instanceof Buffer, 'prepare left a block for every partial zero');
-          block.fill(0, from, to);
-        }
-      });
-      then();
-    });
+  /** Everything a page's content depends on, compared by identity (page states, entries and map
+   * entries are replaced, never changed, except an active DirtyPages' page map: its page's state
+   * is part of the version). */
+  private pageVersion(page: number): unknown[] {
+    const index = Math.floor(page / pagesPerBlock);
+    const active = this.active.get(index);
+    const inBlock = page % pagesPerBlock;
+    return [active, active instanceof DirtyPages ? active.pages.get(inBlock) : undefined, this.frozen?.get(index), this.map.visible(index)];
   }
 
-  /** Makes the overlay hold a Buffer for every partial block of the range, then runs `apply` in
-   * the same synchronous turn — so no fold can rotate the overlay and journal between the check
-   * and the change. Whole blocks still wait for a load in progress, so a late load cannot
-   * overwrite what `apply` puts there. */
-  private async prepare(offset: number, length: number, apply: () => void): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      assert(attempt < retriesMax, 'prepare settles within retriesMax rounds');
-      const waits: Promise<void>[] = [];
-      forEachBlock(offset, length, (index, from, to) => {
-        const whole = to - from === volumeBlockBytes;
-        const loading = this.loading.get(index);
-        if (loading) waits.push(loading);
-        else if (!whole) {
-          const waiting = this.ensureBlock(index);
-          if (waiting) waits.push(waiting);
-        }
-      });
-      if (waits.length === 0) {
-        apply();
-        return;
-      }
-      await Promise.all(waits);
-    }
+  private async lockPages(pages: number[]): Promise<() => void> {
+    const previous = pages.map((page) => this.pageLocks.get(page));
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => { release = resolve; });
+    for (const page of pages) this.pageLocks.set(page, mine);
+    await Promise.all(previous);
+    return () => {
+      for (const page of pages) if (this.pageLocks.get(page) === mine) this.pageLocks.delete(page);
+      release();
+    };
   }
 
-  /** Puts a Buffer holding the block's current content into the active overlay now, or returns
-   * what to wait for. */
-  private ensureBlock(index: number): Promise<void> | undefined {
-    const loading = this.loading.get(index);
-    if (loading) return loading;
-    const dirty = this.active.get(index);
-    if (dirty instanceof Buffer) return undefined;
-    const older = dirty ?? this.frozen?.get(index);
-    const source = chunkOf(older, () => this.map.visible(index));
-    if (older instanceof Buffer) this.active.set(index, Buffer.from(older));
-    else if (!source) this.active.set(index, Buffer.alloc(volumeBlockBytes));
-    else {
-      const load = this.readBlock(source).then((plain) => {
-        this.loading.delete(index);
-        // A rotation may have moved `dirty` to the frozen overlay meanwhile; its content is still
-        // the base, and nothing else writes a block that is loading (prepare waits).
-        const now = this.active.get(index);
-        assert(now === undefined || now === dirty, 'nobody fills a block that is loading');
-        this.active.set(index, Buffer.from(plain));
-      }, (error: unknown) => { this.loading.delete(index); throw error; });
-      this.loading.set(index, load);
-      return load;
-    }
-    return undefined;
-  }
-
-  private log(record: JournalRecord): void {
-    assert(this.journal && this.journalKey, 'writable volumes have a journal');
+  private log(record: JournalRecord): { at: number; bytes: number } {
+    assert(this.journal, 'writable volumes have a journal');
     this.seq += 1;
-    this.journal.append(encodeJournalRecord(this.journalKey, this.seq, record));
+    const pieces = encodeJournalRecord(this.journal.key, this.seq, record);
+    let bytes = 0;
+    for (const piece of pieces) bytes += piece.length;
+    return { at: this.journal.append(pieces), bytes };
   }
 
   private async finish(fua: boolean): Promise<void> {
-    const due = this.active.size * volumeBlockBytes >= foldTriggerBytes || (this.journal?.bytes ?? 0) >= journalFoldBytes;
+    const due = this.active.size >= foldTriggerBlocks || (this.journal?.bytes ?? 0) >= journalFoldBytes;
     if (due && !this.folding) this.startFold();
     if (fua) await this.flush();
   }
@@ -329,9 +435,9 @@ export class Volume implements BlockDevice {
   private async makeRoom(): Promise<void> {
     // Past the pace mark a writer waits for one block of fold progress (or the fold's end): the
     // write rate follows the fold's instead of running into the hard cap and stalling every
-    // writer for a whole fold (a p99 of a second under 4 KiB random writes).
-    if (this.dirtyBytes > dirtyPaceBytes && this.folding) await new Promise<void>((resolve) => this.pacedWriters.push(resolve));
-    for (let round = 0; this.dirtyBytes > dirtyBytesMax && this.folding; round++) {
+    // writer for a whole fold.
+    if (this.dirtyBlocks > dirtyPaceBlocks && this.folding) await new Promise<void>((resolve) => this.pacedWriters.push(resolve));
+    for (let round = 0; (this.dirtyBlocks > dirtyBlocksMax || (this.journal?.bytes ?? 0) > journalBytesMax) && this.folding; round++) {
       assert(round < retriesMax, 'a fold frees room within retriesMax rounds');
       await this.folding;
       this.checkHealthy();
@@ -356,6 +462,10 @@ export class Volume implements BlockDevice {
   }
 }
 
+function sameVersion(a: unknown[], b: unknown[]): boolean {
+  return a.length === b.length && a.every((value, at) => value === b[at]);
+}
+
 /** Visits each block overlapping [offset, offset + length): index, byte range inside the block,
  * and where that range starts relative to `offset`. */
 export function forEachBlock(offset: number, length: number, visit: (index: number, from: number, to: number, at: number) => void): void {
@@ -366,6 +476,18 @@ export function forEachBlock(offset: number, length: number, visit: (index: numb
     const to = Math.min(volumeBlockBytes, end - index * volumeBlockBytes);
     visit(index, from, to, position - offset);
     position += to - from;
+  }
+}
+
+/** Visits each page of a block overlapping [from, to) (offsets in the block): page number in the
+ * block and the byte range inside that page. */
+function forEachPage(from: number, to: number, visit: (page: number, pageFrom: number, pageTo: number) => void): void {
+  for (let position = from; position < to;) {
+    const page = Math.floor(position / volumePageBytes);
+    const pageFrom = position - page * volumePageBytes;
+    const pageTo = Math.min(volumePageBytes, to - page * volumePageBytes);
+    visit(page, pageFrom, pageTo);
+    position += pageTo - pageFrom;
   }
 }
 
