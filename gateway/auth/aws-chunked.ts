@@ -133,9 +133,14 @@ export class AwsChunkedDecoder extends Transform {
     const end = newline < 0 ? input.length : newline + 1;
     this.lineBytes += end - offset;
     if (this.lineBytes > awsChunkedLineBytesMax) throw framing('header or trailer line too long');
-    this.lineParts.push(input.subarray(offset, end));
-    if (newline < 0) return end;
-    const line = Buffer.concat(this.lineParts, this.lineBytes);
+    if (newline < 0) {
+      this.lineParts.push(input.subarray(offset, end));
+      return end;
+    }
+    // One chunk header per aws-chunk (64 KiB for the SDK): a line within one input piece, the
+    // usual case, is read in place; only a line split across pieces is joined.
+    const tail = input.subarray(offset, end);
+    const line = this.lineParts.length === 0 ? tail : Buffer.concat([...this.lineParts, tail], this.lineBytes);
     this.lineParts = [];
     this.lineBytes = 0;
     if (line.length < 2 || line[line.length - 2] !== 0x0d) throw framing('line does not end with CRLF');
