@@ -2,4 +2,5 @@ export { BlobStore, refDeltasOf, concatManifests } from './blob-store.js';
 export type { BlobStoreDeps, BlobWriteOptions, WrittenBlob, ByteRange } from './blob-store.js';
 export { blobLimits, sealPoolLimits } from './limits.js';
 export { BlobError, blobErrorCodes, type BlobErrorCode } from './errors.js';
-export { openChunkOffThread, sealChunkOffThread } from './seal-pool.js';
+// SealPool itself is for benches and tests; services share the process-wide pool via the functions.
+export { SealPool, openChunkOffThread, sealChunkOffThread, type SealPoolOptions } from './seal-pool.js';
