@@ -1,6 +1,6 @@
 // `cairn serve`: one node — S3 on its port (with the admin API beside it), printing endpoints and
 // the root credentials it created on first start.
-import { writeFile, rm } from 'node:fs/promises';
+import { readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { buildGateway } from '../gateway/app.js';
@@ -58,12 +58,14 @@ export async function serve(options: ServeOptions, logger: Logger = pino({ level
   const nbd = await startNbdServer({ host: options.host, port: options.nbdPort ?? 10809, registry: node.volumes.exports, logger });
   const nbdEndpoint = `nbd://${options.host.includes(':') ? `[${options.host}]` : options.host}:${nbd.port}`;
   const gc = startGcTrigger(node, options.gcIntervalMs, logger);
+  const memoryLog = startMemoryLog(logger);
   logger.info({ s3: endpoint, dataDir: options.dataDir, region: options.region }, 'cairn node serving');
   printBanner(endpoint, options.region, root, nbdEndpoint, lambdaEndpoint);
   return {
     node, s3Port, lambdaPort, nbdPort: nbd.port,
     async close() {
       gc.stop();
+      memoryLog.stop();
       await lambda.close();
       await nbd.close();
       await gateway.close();
@@ -71,6 +73,27 @@ export async function serve(options: ServeOptions, logger: Logger = pino({ level
       await node.close();
     },
   };
+}
+
+const memoryLogIntervalMs = 10_000;
+
+/** At debug level, where the process's memory is (issue 3 probes): V8 heap, Buffers, and RSS
+ *  with its peak (VmHWM, Linux), so a peak can be told apart as heap, external or native. */
+function startMemoryLog(logger: Logger): { stop(): void } {
+  if (!logger.isLevelEnabled('debug')) return { stop() {} };
+  const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
+  const timer = setInterval(() => {
+    const usage = process.memoryUsage();
+    void readFile('/proc/self/status', 'utf8').catch(() => '').then((status) => {
+      const peakKiB = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+      logger.debug({
+        rssMiB: mib(usage.rss), rssPeakMiB: peakKiB === undefined ? undefined : Math.round(Number(peakKiB) / 1024),
+        heapUsedMiB: mib(usage.heapUsed), heapTotalMiB: mib(usage.heapTotal), externalMiB: mib(usage.external), arrayBuffersMiB: mib(usage.arrayBuffers),
+      }, 'memory');
+    });
+  }, memoryLogIntervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
 
 function printBanner(endpoint: string, region: string, root: { accessKeyId: string; secretAccessKey: string; created: boolean }, nbdEndpoint: string, lambdaEndpoint: string): void {
