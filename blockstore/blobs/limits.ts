@@ -36,6 +36,9 @@ export const sealPoolLimits = {
   queuedJobsMax: 512,
   /** Callers waiting for admission; more is a caller fanning out without bound (a bug). */
   admissionWaitersMax: 1 << 16,
+  /** Worker V8 heap: young generation (small: frees crypto output sooner) and old (a bound; tsx needs ~40). */
+  workerYoungGenerationMb: 2,
+  workerOldGenerationMb: 128,
 } as const;
 
 assert(blobLimits.putWindowBytes >= 2 * 1024 * 1024, 'put window must hold at least a few maximum-size chunks');

@@ -215,13 +215,20 @@ function errorOf(failure: SealJobFailure): Error {
 // importing it. After `tsc` both are .js and the worker imports the entry directly. The same
 // approach as compute/drivers/wasm/worker-host.ts (which blockstore may not import).
 function spawnSealWorker(entry?: URL): Worker {
+  // A worker keeps almost nothing on its JS heap; what it allocates are node:crypto's output
+  // Buffers, freed only when its heap is collected. A small young generation collects them
+  // sooner: measured ~34 → ~26 MiB of malloc arena held per worker after 3,000 seals.
+  const resourceLimits = {
+    maxYoungGenerationSizeMb: sealPoolLimits.workerYoungGenerationMb,
+    maxOldGenerationSizeMb: sealPoolLimits.workerOldGenerationMb,
+  };
   const typescript = import.meta.url.endsWith('.ts');
   const url = entry ?? new URL(typescript ? './seal-worker.ts' : './seal-worker.js', import.meta.url);
-  if (!url.href.endsWith('.ts')) return new Worker(url);
+  if (!url.href.endsWith('.ts')) return new Worker(url, { resourceLimits });
   // require.resolve finds tsx's CommonJS face; the worker imports its ESM twin beside it.
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(bootstrap, { eval: true });
+  return new Worker(bootstrap, { eval: true, resourceLimits });
 }
 
 let processPool: SealPool | undefined;
