@@ -19,6 +19,7 @@ export const gatewayLimits = {
   connectionTimeoutMs: 0 + 5 * 60_000,
   requestTimeoutMs: 60 * 60_000,          // a 5 GiB PUT on a slow link
   keepAliveTimeoutMs: 65_000,
+  bucketRecordsCachedMax: 10_000,         // decoded bucket records kept by BucketService
 } as const;
 
 assert(gatewayLimits.partBytesMin < gatewayLimits.partBytesMax, 'part limits out of order');

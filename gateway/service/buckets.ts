@@ -1,8 +1,9 @@
 // Buckets: a global namespace of names, each with one owner (tenant isolation: every request
 // on a bucket by anyone but its owner is AccessDenied).
-import type { MetaStore } from '../../blockstore/meta/index.js';
+import type { MetaOp, MetaStore } from '../../blockstore/meta/index.js';
 import { defaultSaltPolicy, type SaltPolicyV1 } from '../../dedup/index.js';
 import { S3Error } from '../s3-errors.js';
+import { gatewayLimits } from '../limits.js';
 import { bucketKey, bucketPrefix, objectPrefix, uploadPrefix, prefixEnd } from './keys.js';
 import { decodeRecord, encodeRecord, type BucketRecordV1 } from './records.js';
 
@@ -16,7 +17,17 @@ export function validateBucketName(name: string): void {
   if (bad) throw new S3Error('InvalidBucketName', 'The specified bucket is not valid.', { resource: name, extra: { BucketName: name } });
 }
 
+/**
+ * Every S3 request authorizes against its bucket's record, so records are cached (decoded, and
+ * frozen: callers share them). Every write of a b/ key goes through this service, which drops
+ * the name from the cache and bumps `writes` before and after the batch: a read that overlapped
+ * a write may return either version but never caches it, so the cache never serves a record
+ * older than the last completed write.
+ */
 export class BucketService {
+  private readonly cache = new Map<string, BucketRecordV1>();
+  private writes = 0;
+
   constructor(private readonly meta: MetaStore, private readonly clock: () => number, private readonly region: string) {}
 
   async create(owner: string, name: string, location?: string): Promise<BucketRecordV1> {
@@ -31,13 +42,33 @@ export class BucketService {
         : new S3Error('BucketAlreadyExists', undefined, { resource: name, extra: { BucketName: name } });
     }
     const record: BucketRecordV1 = { version: 1, name, owner, createdMs: this.clock(), region: this.region, saltPolicy: defaultSaltPolicy };
-    await this.meta.batch([{ type: 'put', key: bucketKey(name), value: encodeRecord(record) }]);
+    await this.write(name, { type: 'put', key: bucketKey(name), value: encodeRecord(record) });
     return record;
   }
 
   async find(name: string): Promise<BucketRecordV1 | undefined> {
+    const cached = this.cache.get(name);
+    if (cached !== undefined) return cached;
+    const writesBefore = this.writes;
     const bytes = await this.meta.get(bucketKey(name));
-    return bytes ? decodeRecord<BucketRecordV1>(bytes, 'bucket') : undefined;
+    if (bytes === undefined) return undefined;
+    const record = Object.freeze(decodeRecord<BucketRecordV1>(bytes, 'bucket'));
+    if (this.writes === writesBefore) {
+      if (this.cache.size >= gatewayLimits.bucketRecordsCachedMax) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(name, record);
+    }
+    return record;
+  }
+
+  private async write(name: string, op: MetaOp): Promise<void> {
+    this.writes++;
+    this.cache.delete(name);
+    try {
+      await this.meta.batch([op]);
+    } finally {
+      this.writes++;
+      this.cache.delete(name);
+    }
   }
 
   /** The bucket if `user` owns it; NoSuchBucket / AccessDenied otherwise. */
@@ -62,11 +93,11 @@ export class BucketService {
     if (await this.hasAny(objectPrefix(name)) || await this.hasAny(uploadPrefix(name))) {
       throw new S3Error('BucketNotEmpty', undefined, { resource: name, extra: { BucketName: name } });
     }
-    await this.meta.batch([{ type: 'del', key: bucketKey(name) }]);
+    await this.write(name, { type: 'del', key: bucketKey(name) });
   }
 
   async update(record: BucketRecordV1): Promise<void> {
-    await this.meta.batch([{ type: 'put', key: bucketKey(record.name), value: encodeRecord(record) }]);
+    await this.write(record.name, { type: 'put', key: bucketKey(record.name), value: encodeRecord(record) });
   }
 
   async setSaltPolicy(name: string, policy: SaltPolicyV1): Promise<BucketRecordV1> {
