@@ -6,8 +6,7 @@
 // blocks written whole are already chunks; then one atomic chunks.commit: reference deltas, map
 // entries and "journals ≤ N are folded". Only after that commit is journal N closed (after the
 // reads that found a page in it) and deleted, so a crash at any point leaves the journal or the map.
-import { assert } from '../../dedup/index.js';
-import type { MappedBlock } from './block-map.js';
+import { assert, type SealedChunk } from '../../dedup/index.js';
 import type { ChunkId, ChunkStore, MetaOp, MetaStore } from './deps.js';
 import { journalKeyOf } from './journal-format.js';
 import { JournalWriter, type JournalSource, type JournalStore, type ReplayedJournal } from './journal.js';
@@ -53,10 +52,8 @@ export class Folder implements VolumeCore {
     return this.lock.run(() => this.foldLocked(volume, final));
   }
 
-  async store(plaintext: Buffer): Promise<MappedBlock> {
-    const chunk = await sealBlock(plaintext, this.salt());
-    await this.deps.chunks.put(chunk.id, chunk.ciphertext);
-    return { id: chunk.id, key: chunk.key };
+  seal(plaintext: Buffer): Promise<SealedChunk> {
+    return sealBlock(plaintext, this.salt());
   }
 
   /** Folds everything, then runs `after` under the fold lock and the meta lock (snapshots). */
@@ -82,6 +79,8 @@ export class Folder implements VolumeCore {
     if (!final) volume.switchJournal(this.newJournal(synced));
     try {
       const { refs, putIds } = await this.foldBlocks(volume, frozen, () => volume.foldProgress());
+      await volume.settlePuts(); // refs of acked whole-block writes: commit only durable chunks
+      if (volume.failure) throw volume.failure;
       await this.deps.metaLock.run(() => this.commit(volume, refs, [...putIds, ...pinned], old.journalNumber));
     } finally {
       volume.frozen = undefined;

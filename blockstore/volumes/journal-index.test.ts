@@ -2,7 +2,8 @@
 // stores. Partial-block writes must stay in the journal (no chunk is put until a fold) and read
 // back exactly, across pages and blocks, in write order, under zeroes/trims, snapshots and
 // replay of a journal far larger than one replay window. The crash check models power loss with
-// MemoryJournalStore.crash (synced bytes plus a random, possibly torn, part of the rest) while
+// MemoryJournalStore.crash (synced bytes plus a random, possibly torn, part of the rest) and a
+// chunk store whose puts become durable only some turns later (a crash drops the others), while
 // writes are in flight, and checks the rule of issue 4 page by page: a page holds a write that
 // no durable write superseded (durable = acknowledged before a FLUSH that completed, or FUA),
 // or its old content if no durable write touched it — never anything else.
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SplitMix32 } from '../../dedup/index.js';
-import { MemoryChunkStore } from '../chunks/index.js';
+import { MemoryChunkStore, type ChunkId, type ChunkStore } from '../chunks/index.js';
 import { MemoryMetaStore } from '../meta/index.js';
 import type { BlockDevice } from './deps.js';
 import { FileJournalStore, MemoryJournalStore, type JournalReadable, type JournalStore } from './journal.js';
@@ -21,16 +22,60 @@ import { VolumeService } from './volume-service.js';
 const block = 64 * 1024;
 const page = 4096;
 
+/** A chunk store whose puts become durable (reach the inner store) a few event-loop turns late;
+ * reads see them at once; `crash()` drops (and fails) the ones still pending, as power loss drops
+ * unsynced segment bytes. */
+class SlowPutChunkStore {
+  private readonly pending = new Map<ChunkId, { bytes: Uint8Array; count: number }>();
+  private epoch = 0;
+  private readonly random = new SplitMix32(4711);
+  /** Off (puts go straight through) until a test turns it on. */
+  slow = false;
+  constructor(readonly inner: ChunkStore) {}
+
+  async put(id: ChunkId, ciphertext: Uint8Array): Promise<void> {
+    if (!this.slow) return this.inner.put(id, ciphertext);
+    const epoch = this.epoch;
+    const entry = this.pending.get(id) ?? { bytes: ciphertext, count: 0 };
+    entry.count += 1;
+    this.pending.set(id, entry);
+    for (let turn = this.random.nextBelow(6); turn > 0; turn--) await new Promise((resolve) => setImmediate(resolve));
+    if (epoch !== this.epoch) throw new Error('crashed before the put was durable');
+    await this.inner.put(id, ciphertext);
+    if (--entry.count === 0 && this.pending.get(id) === entry) this.pending.delete(id);
+  }
+
+  crash(): void {
+    this.epoch += 1;
+    this.pending.clear();
+  }
+
+  async get(id: ChunkId): Promise<Buffer> {
+    const entry = this.pending.get(id);
+    return entry ? Buffer.from(entry.bytes) : this.inner.get(id);
+  }
+
+  async has(id: ChunkId): Promise<boolean> { return this.inner.has(id); }
+}
+
+function withSlowPuts(inner: ChunkStore): { store: ChunkStore; slow: SlowPutChunkStore } {
+  const slow = new SlowPutChunkStore(inner);
+  const store = new Proxy(inner, {
+    get: (target, key) => (key === 'put' || key === 'get' || key === 'has' ? slow[key].bind(slow) : Reflect.get(target, key, target)),
+  });
+  return { store, slow };
+}
+
 function setup<J extends JournalStore = MemoryJournalStore>(journals: J = new MemoryJournalStore() as unknown as J) {
   const meta = new MemoryMetaStore();
-  const chunks = new MemoryChunkStore({ meta });
+  const { store: chunks, slow } = withSlowPuts(new MemoryChunkStore({ meta }));
   let ids = 0;
   let time = 1_000;
   const open = () => VolumeService.open({
     meta, chunks, journals, masterKey: Buffer.alloc(32, 7), saltFor: (index) => Buffer.alloc(32, index + 1),
     clock: () => time++, newId: () => (ids++).toString(16).padStart(8, '0'), location: 'test',
   });
-  return { meta, chunks, journals, open };
+  return { meta, chunks, slow, journals, open };
 }
 
 async function exportOf(service: VolumeService, name: string): Promise<BlockDevice> {
@@ -180,6 +225,7 @@ describe('crash consistency of the ack/flush rule (power loss model)', () => {
   it.each([1, 2, 3])('seed %i: after each crash every page holds an allowed write, and every durable write survives', async (seed) => {
     const random = new SplitMix32(seed);
     const world = setup();
+    world.slow.slow = true;
     let service = await world.open();
     await service.create('c', pages * page);
     let base: Buffer = Buffer.alloc(pages * page);
@@ -196,9 +242,11 @@ describe('crash consistency of the ack/flush rule (power loss model)', () => {
         if (op === crashAfter) break;
         const choice = random.nextBelow(10);
         if (choice < 7) {
-          // 1–40 pages: some cover whole blocks (chunks by reference), most only pages.
-          const count = 1 + random.nextBelow(random.nextBelow(4) === 0 ? 40 : 6);
-          const first = random.nextBelow(pages - count);
+          // A third are whole blocks (chunks by reference, acked before their puts are durable),
+          // the rest 1–6 pages anywhere (journaled pages).
+          const whole = random.nextBelow(3) === 0;
+          const count = whole ? 16 * (1 + random.nextBelow(2)) : 1 + random.nextBelow(6);
+          const first = whole ? 16 * random.nextBelow(pages / 16 - 2) : random.nextBelow(pages - count);
           const zero = random.nextBelow(8) === 0;
           const fua = random.nextBelow(6) === 0;
           const write: Write = { id: writes.length + 1, first, count, zero, issuedAfter: ackedNow(), acked: false, durable: false };
@@ -224,6 +272,7 @@ describe('crash consistency of the ack/flush rule (power loss model)', () => {
       for (let turn = random.nextBelow(6); turn > 0; turn--) await new Promise((resolve) => setImmediate(resolve));
       crashed = true;
       world.journals.crash((unsynced) => random.nextBelow(unsynced + 1));
+      world.slow.crash();
       await Promise.allSettled(inflight);
       service = await world.open();
       const image = await (await exportOf(service, 'c')).read(0, pages * page);

@@ -41,6 +41,10 @@ export const foldPutsInflightMax = 64;
 export const foldSealsPerTurnMax = 8;
 /** Journal bytes written but not yet handed to the kernel; past it writers wait (backpressure). */
 export const journalPendingBytesMax = 64 * 1024 * 1024;
+/** Ciphertext of acked whole-block writes whose chunk puts are still running, per volume; past it
+ * writers wait. Large enough for the chunk store's group commit to batch (it needs hundreds of
+ * puts in flight), small next to the NBD server's in-flight bound. */
+export const volumePutPendingBytesMax = 64 * 1024 * 1024;
 /** Bytes per writev call of the journal writer. */
 export const journalWriteBytesMax = 8 * 1024 * 1024;
 /** Block map entries deleted per atomic batch when a layer is dropped. */

@@ -238,7 +238,7 @@ export class VolumeService {
       if (at < 0) return new VolumeHandle((await this.openVolume(name)).volume);
       const snapshot = await this.snapshotRecord(name.slice(0, at), name.slice(at + 1));
       const map = await loadBlockMap(this.deps.meta, this.codec, snapshot.layer);
-      const readOnly = { chunks: this.deps.chunks, fold: async () => assert(false, 'snapshots never fold'), store: async (): Promise<never> => { throw new AssertionError('snapshots are read-only'); } };
+      const readOnly = { chunks: this.deps.chunks, fold: async () => assert(false, 'snapshots never fold'), seal: async (): Promise<never> => { throw new AssertionError('snapshots are read-only'); } };
       return new Volume(name, snapshot.sizeBytes, map, readOnly, undefined);
     } catch (error) {
       if (error instanceof VolumeError) return undefined;

@@ -11,13 +11,14 @@
 // decrypts one small record, and the fold merges a block's pages over its base once for all the
 // writes since the last fold. Only a write that covers part of a page reads that page first
 // (read-modify-write of 4 KiB, validated against concurrent changes before it applies).
-import { assert } from '../../dedup/index.js';
+import { assert, type SealedChunk } from '../../dedup/index.js';
 import type { BlockMap, MappedBlock } from './block-map.js';
 import { NbdError, type BlockDevice, type BlockExtent, type ChunkId, type ChunkStore } from './deps.js';
 import { decodeJournalRecord, encodeJournalRecord, type JournalRecord } from './journal-format.js';
 import type { JournalSource, JournalWriter } from './journal.js';
 import {
   dirtyBlocksMax, dirtyPaceBlocks, foldTriggerBlocks, journalBytesMax, journalFoldBytes, readCacheBlocksMax, volumeBlockBytes, volumePageBytes,
+  volumePutPendingBytesMax,
 } from './limits.js';
 import { openBlock } from './seal.js';
 
@@ -55,8 +56,8 @@ export interface VolumeCore {
   chunks: ChunkStore;
   /** Runs one fold (fold.ts); the volume only decides when. */
   fold(volume: Volume): Promise<void>;
-  /** Seals one whole block and puts its chunk durably; the put's pin is the caller's. */
-  store(plaintext: Buffer): Promise<MappedBlock>;
+  /** Seals one whole block under the volume's salt policy (off the main thread). */
+  seal(plaintext: Buffer): Promise<SealedChunk>;
 }
 
 export class Volume implements BlockDevice {
@@ -69,6 +70,11 @@ export class Volume implements BlockDevice {
   /** One id per chunk put for a whole-block write since the last rotation: each holds a pin that
    * the fold committing that overlay releases. */
   pinned: ChunkId[] = [];
+  /** Puts of whole-block writes' chunks not yet durable (a write acks once sealed and journaled):
+   * FLUSH, FUA and the fold wait for them, and a read of such a block waits for its put. */
+  private readonly unsettled = new Map<ChunkId, Promise<void>>();
+  private readonly puts = new Set<Promise<void>>();
+  private putBytes = 0;
   private readonly readCache = new Map<ChunkId, Buffer>();
   /** Chunk loads in progress, so concurrent misses on one block fetch and decrypt it once. */
   private readonly readLoads = new Map<ChunkId, Promise<Buffer>>();
@@ -162,8 +168,18 @@ export class Volume implements BlockDevice {
 
   async flush(): Promise<void> {
     this.checkHealthy();
+    // Chunks first: a ref record made durable by this sync must name a durable chunk for the
+    // writes this flush covers (replay skips refs to chunks a crash lost: unflushed writes).
+    await this.settlePuts();
+    this.checkHealthy();
     await this.journal?.sync();
     this.checkHealthy();
+  }
+
+  /** Resolves when every chunk put started before the call has settled; a failed one has set
+   * `failure` (callers check it). */
+  async settlePuts(): Promise<void> {
+    await Promise.all([...this.puts]);
   }
 
   async blockStatus(offset: number, length: number): Promise<BlockExtent[]> {
@@ -184,8 +200,10 @@ export class Volume implements BlockDevice {
    * journaled any range) is applied like a new write, into the current journal. */
   async replay(record: JournalRecord, source: JournalSource, at: number, bytes: number): Promise<void> {
     if (record.kind === 'ref') {
-      // Pins died with the process that put the chunk; VolumeService.open folds before any GC.
-      this.active.set(record.index, { id: record.id, key: record.key });
+      // The write was acked before its chunk was durable; if a crash lost the chunk, no FLUSH or
+      // FUA covered the write (both wait for its put), so it may be lost: the block keeps what it
+      // held. Pins died with the process; VolumeService.open folds before any GC can run.
+      if (await this.core.chunks.has(record.id)) this.active.set(record.index, { id: record.id, key: record.key });
       return;
     }
     const length = record.kind === 'write' ? record.data.length : record.length;
@@ -221,6 +239,7 @@ export class Volume implements BlockDevice {
   }
 
   private async loadBlock(mapped: MappedBlock): Promise<Buffer> {
+    await this.unsettled.get(mapped.id);
     const plain = await openBlock(await this.core.chunks.get(mapped.id), mapped.key);
     this.readCache.set(mapped.id, plain);
     if (this.readCache.size > readCacheBlocksMax) this.readCache.delete(this.readCache.keys().next().value as ChunkId);
@@ -258,22 +277,36 @@ export class Volume implements BlockDevice {
 
   /** A write without range checks or pacing (also replay's path for older records). */
   private async writeUnchecked(offset: number, data: Buffer): Promise<void> {
-    await this.apply(offset, data.length, data, await this.storeWholeBlocks(offset, data));
+    await this.apply(offset, data.length, data, await this.sealWholeBlocks(offset, data));
   }
 
-  /** Seals and puts every block the write covers whole (all-zero ones become holes), before the
-   * write touches the overlay: the journal then never names a chunk that is not durable. */
-  private async storeWholeBlocks(offset: number, data: Buffer): Promise<Map<number, MappedBlock | 'zero'>> {
+  /** Seals every block the write covers whole (all-zero ones become holes) and starts its put,
+   * before the write touches the overlay. */
+  private async sealWholeBlocks(offset: number, data: Buffer): Promise<Map<number, MappedBlock | 'zero'>> {
     const stored = new Map<number, MappedBlock | 'zero'>();
-    const puts: Promise<void>[] = [];
+    const seals: Promise<void>[] = [];
     forEachBlock(offset, data.length, (index, from, to, at) => {
       if (to - from < volumeBlockBytes) return;
       const plain = data.subarray(at, at + volumeBlockBytes);
       if (plain.equals(zeroBlock)) stored.set(index, 'zero');
-      else puts.push(this.core.store(plain).then((ref) => { stored.set(index, ref); }));
+      else seals.push(this.core.seal(plain).then((chunk) => { stored.set(index, { id: chunk.id, key: chunk.key }); this.startPut(chunk); }));
     });
-    await Promise.all(puts);
+    await Promise.all(seals);
     return stored;
+  }
+
+  private startPut(chunk: SealedChunk): void {
+    const bytes = chunk.ciphertext.length;
+    this.putBytes += bytes;
+    const put: Promise<void> = this.core.chunks.put(chunk.id, chunk.ciphertext)
+      .catch((error: unknown) => { this.failure ??= error; })
+      .finally(() => {
+        this.putBytes -= bytes;
+        this.puts.delete(put);
+        if (this.unsettled.get(chunk.id) === put) this.unsettled.delete(chunk.id);
+      });
+    this.puts.add(put);
+    this.unsettled.set(chunk.id, put);
   }
 
   /** Writes `data` (undefined: zeros) over the range. Pages it covers only in part are read and
@@ -440,6 +473,12 @@ export class Volume implements BlockDevice {
     for (let round = 0; (this.dirtyBlocks > dirtyBlocksMax || (this.journal?.bytes ?? 0) > journalBytesMax) && this.folding; round++) {
       assert(round < retriesMax, 'a fold frees room within retriesMax rounds');
       await this.folding;
+      this.checkHealthy();
+    }
+    // Acked whole-block writes whose puts are still running hold their ciphertext: bounded.
+    for (let round = 0; this.putBytes > volumePutPendingBytesMax; round++) {
+      assert(round < retriesMax * 1024, 'puts drain');
+      await Promise.race(this.puts);
       this.checkHealthy();
     }
     await this.journal?.room();
