@@ -94,7 +94,9 @@ export class BlobStore {
     const endInclusive = range?.endInclusive ?? manifest.size - 1;
     if (manifest.size === 0 || endInclusive < start) return Readable.from([]);
     assert(start >= 0 && endInclusive < manifest.size, 'blob range out of bounds');
-    return Readable.from(this.readPieces(manifest, start, endInclusive), { objectMode: false, highWaterMark: blobLimits.readAheadChunks });
+    // readPieces keeps readAheadChunks fetches in flight itself; the stream buffers at most one
+    // piece beyond them (highWaterMark counts bytes here, so 1 means "one piece at a time").
+    return Readable.from(this.readPieces(manifest, start, endInclusive), { objectMode: false, highWaterMark: 1 });
   }
 
   private async *readPieces(manifest: ManifestV1, start: number, endInclusive: number): AsyncGenerator<Buffer> {
