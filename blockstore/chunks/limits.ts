@@ -28,6 +28,8 @@ export interface ChunkStoreLimits {
   gcSegmentsPerRunMax: number;
   /** Bytes of live chunks GC reads before appending them (bounds GC memory). */
   gcCopyWindowBytesMax: number;
+  /** Index lookups answered by one MetaStore.getMany (index-lookups.ts). */
+  indexLookupKeysMax: number;
   /** Reads in flight during scrub and recovery. */
   readConcurrencyMax: number;
   /** Reference counts are stored in 48 bits. */
@@ -47,6 +49,8 @@ export const defaultChunkStoreLimits: ChunkStoreLimits = Object.freeze({
   gcLiveFractionMax: 0.5,
   gcSegmentsPerRunMax: 64,
   gcCopyWindowBytesMax: 32 * 1024 * 1024,
+  // Past a few dozen keys the per-key cost stops falling (~4 µs); a full commit group is 1024.
+  indexLookupKeysMax: 256,
   readConcurrencyMax: 16,
   refCountMax: 2 ** 48 - 1,
 });
@@ -69,8 +73,9 @@ export function assertLimits(limits: ChunkStoreLimits): void {
   assert(limits.gcCopyWindowBytesMax >= limits.chunkCiphertextBytesMax, 'GC copy window holds a largest chunk');
   assert(limits.gcLiveFractionMax <= 1, 'gcLiveFractionMax is a fraction');
   assert(limits.commitOpsMax * 2 <= metaLimits.batchOpsMax, 'a commit (count updates + metaOps) fits one MetaStore batch');
+  assert(limits.indexLookupKeysMax <= metaLimits.batchOpsMax, 'one lookup call fits the MetaStore key bound');
   assert(limits.refCountMax <= 2 ** 48 - 1, 'reference counts fit 48 bits');
-  for (const name of ['groupCommitMax', 'commitGroupMax', 'gcSegmentsPerRunMax', 'readConcurrencyMax', 'commitOpsMax'] as const) {
+  for (const name of ['groupCommitMax', 'commitGroupMax', 'gcSegmentsPerRunMax', 'readConcurrencyMax', 'commitOpsMax', 'indexLookupKeysMax'] as const) {
     assert(Number.isSafeInteger(limits[name]), `${name} is an integer`);
   }
 }

@@ -159,4 +159,18 @@ describe('SegmentChunkStore on disk', () => {
     expect(store.groupsCommitted).toBeLessThan(50);
     expect((await store.stats()).chunks).toBe(500);
   });
+
+  it('concurrent lookups share getMany calls and each gets its own answer', async () => {
+    temp = await openTempStore();
+    store = temp.store;
+    const chunks = Array.from({ length: 300 }, (_, index) => sample(`lookup${index}`, 1024 + index));
+    const before = store.lookupCallsIssued;
+    await Promise.all(chunks.map((chunk) => store.put(chunk.id, chunk.bytes)));
+    expect(store.lookupCallsIssued - before).toBeLessThan(10); // 300 presence checks
+    const absent = sample('never put');
+    const reads = await Promise.all([...chunks.map((chunk) => store.get(chunk.id)), store.get(absent.id).catch((error: unknown) => error)]);
+    chunks.forEach((chunk, index) => expect((reads[index] as Buffer).equals(chunk.bytes)).toBe(true));
+    expect(isChunkStoreError(reads[chunks.length], 'ChunkMissing')).toBe(true);
+    expect(store.lookupCallsIssued - before).toBeLessThan(20);
+  });
 });

@@ -25,6 +25,7 @@ import {
   chunkKeyEnd, chunkKeyOf, chunkKeyPrefix, decodeChunkEntryV1, decodeRecordHeaderV1, encodeChunkEntryV1,
   recordBytesOf, recordHeaderBytes, type ChunkEntryV1,
 } from './segment-format.js';
+import { IndexLookups } from './index-lookups.js';
 import { SegmentWriter, type Placement } from './segment-writer.js';
 
 export interface OpenChunkStoreOptions {
@@ -59,6 +60,7 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
   recovery = { chunksRecovered: 0, bytesTruncated: 0 };
   private readonly inflight = new Map<ChunkId, Promise<void>>();
   private readonly writer: SegmentWriter;
+  private readonly lookups: IndexLookups;
   private readonly commitQueue: CommitRequest[] = [];
   private commitScheduled: Promise<void> | undefined;
   private gcRunning: Promise<GcResult> | undefined;
@@ -73,11 +75,17 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
     readonly segments: Map<number, SegmentFile>,
     active: SegmentFile,
   ) {
+    this.lookups = new IndexLookups(meta, limits.indexLookupKeysMax);
     this.writer = new SegmentWriter(disk, directory, meta, limits, segments, active, (error) => this.fail(error));
   }
 
   get groupsCommitted(): number {
     return this.writer.groupsCommitted;
+  }
+
+  /** MetaStore.getMany calls made for index lookups; tests read it to prove sharing. */
+  get lookupCallsIssued(): number {
+    return this.lookups.callsIssued;
   }
 
   put(id: ChunkId, ciphertext: Uint8Array): Promise<void> {
@@ -237,7 +245,7 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
 
   async entryOf(id: ChunkId): Promise<ChunkEntryV1 | undefined> {
     const key = chunkKeyOf(id);
-    const value = await this.meta.get(key);
+    const value = await this.lookups.get(key);
     return value === undefined ? undefined : decodeEntry(key, value);
   }
 
@@ -272,7 +280,7 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
   // internals ------------------------------------------------------------------------------
 
   private async appendIfAbsent(id: ChunkId, ciphertext: Uint8Array): Promise<void> {
-    if ((await this.meta.get(chunkKeyOf(id))) !== undefined) return;
+    if ((await this.lookups.get(chunkKeyOf(id))) !== undefined) return;
     await this.writer.append(id, ciphertext, true);
   }
 

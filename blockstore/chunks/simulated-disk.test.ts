@@ -29,6 +29,7 @@ function fencedMeta(inner: MetaStore, fence: Fence): MetaStore {
   const check = (): void => { if (!fence.alive) throw Object.assign(new Error('EIO (fenced meta)'), { code: 'EIO' }); };
   return {
     get: async (key) => { check(); return inner.get(key); },
+    getMany: async (keys) => { check(); return inner.getMany(keys); },
     batch: async (ops) => { check(); return inner.batch(ops); },
     iterate: (range) => { check(); return inner.iterate(range); },
     close: async () => undefined,

@@ -7,7 +7,7 @@ import { ClassicLevel } from 'classic-level';
 import { assert } from '../../dedup/errors.js';
 import { metaLimits } from './limits.js';
 import {
-  assertValidBatch, assertValidKey, assertValidRange, type MetaOp, type MetaRange, type MetaStore,
+  assertValidBatch, assertValidKey, assertValidKeys, assertValidRange, type MetaOp, type MetaRange, type MetaStore,
 } from './meta-store.js';
 
 interface PendingBatch {
@@ -37,6 +37,14 @@ export class LevelMetaStore implements MetaStore {
     this.assertOpen();
     assertValidKey(key);
     return (await this.db.get(key)) ?? undefined;
+  }
+
+  async getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
+    this.assertOpen();
+    assertValidKeys(keys);
+    if (keys.length === 0) return [];
+    // classic-level answers absent keys with undefined and hands out fresh buffers.
+    return this.db.getMany(keys as string[]);
   }
 
   batch(ops: readonly MetaOp[]): Promise<void> {

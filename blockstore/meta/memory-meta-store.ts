@@ -3,7 +3,7 @@
 // ownership behaves exactly as documented in meta-store.ts.
 import { assert } from '../../dedup/errors.js';
 import {
-  assertValidBatch, assertValidKey, assertValidRange, compareKeys, keyInRange,
+  assertValidBatch, assertValidKey, assertValidKeys, assertValidRange, compareKeys, keyInRange,
   type MetaOp, type MetaRange, type MetaStore,
 } from './meta-store.js';
 
@@ -18,6 +18,15 @@ export class MemoryMetaStore implements MetaStore {
     assertValidKey(key);
     const value = this.values.get(key);
     return value === undefined ? undefined : Buffer.from(value);
+  }
+
+  async getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
+    this.assertOpen();
+    assertValidKeys(keys);
+    return keys.map((key) => {
+      const value = this.values.get(key);
+      return value === undefined ? undefined : Buffer.from(value);
+    });
   }
 
   async batch(ops: readonly MetaOp[]): Promise<void> {

@@ -97,6 +97,18 @@ export function metaStoreConformance(name: string, openFixture: () => Promise<Me
       expect((await collect(store.iterate({ gte: 'n/', lt: 'n0' }))).map(([k]) => k)).toEqual(['n/1', 'n/2']);
     });
 
+    it('getMany answers each key in order, undefined where absent, with fresh buffers', async () => {
+      await store.batch([{ type: 'put', key: 'm/1', value: bytes('one') }, { type: 'put', key: 'm/3', value: bytes('three') }]);
+      const values = await store.getMany(['m/3', 'm/2', 'm/1', 'm/3']);
+      expect(values.map((value) => value?.toString())).toEqual(['three', undefined, 'one', 'three']);
+      values[0]!.fill(0x7a);
+      expect((await store.getMany(['m/3']))[0]?.toString()).toBe('three');
+      expect(await store.getMany([])).toEqual([]);
+      await store.batch([{ type: 'del', key: 'm/1' }]);
+      expect(await store.getMany(['m/1'])).toEqual([undefined]);
+      await expect(store.getMany(['m/1', ''])).rejects.toBeInstanceOf(AssertionError);
+    });
+
     it('breaking out of an iteration early releases it', async () => {
       await store.batch([{ type: 'put', key: 'b/1', value: bytes('1') }, { type: 'put', key: 'b/2', value: bytes('2') }]);
       for await (const [key] of store.iterate({ gte: 'b/' })) { expect(key).toBe('b/1'); break; }

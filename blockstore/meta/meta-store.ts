@@ -45,6 +45,12 @@ export interface MetaRange {
  */
 export interface MetaStore {
   get(key: string): Promise<Buffer | undefined>;
+  /**
+   * Values of `keys` in order (undefined where absent), all read at one point in time. The chunk
+   * store looks up a whole group of chunks this way: one LevelDB call costs ~4 µs of CPU per key
+   * against ~20–40 µs for a get each (measured on a 20k-key LevelDB, 64–256 keys a call).
+   */
+  getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]>;
   batch(ops: readonly MetaOp[]): Promise<void>;
   iterate(range: MetaRange): AsyncIterable<[string, Buffer]>;
   /** Waits for in-flight batches, then releases files. Calls after close reject. */
@@ -55,6 +61,12 @@ export interface MetaStore {
 export function assertValidKey(key: string): void {
   assert(typeof key === 'string' && key.length > 0, 'meta key must be a non-empty string');
   assert(Buffer.byteLength(key, 'utf8') <= metaLimits.keyBytesMax, `meta key longer than ${metaLimits.keyBytesMax} bytes`);
+}
+
+export function assertValidKeys(keys: readonly string[]): void {
+  assert(Array.isArray(keys), 'getMany keys must be an array');
+  assert(keys.length <= metaLimits.batchOpsMax, `getMany of more than ${metaLimits.batchOpsMax} keys`);
+  for (const key of keys) assertValidKey(key);
 }
 
 export function assertValidBatch(ops: readonly MetaOp[]): void {
