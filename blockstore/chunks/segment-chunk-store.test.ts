@@ -173,4 +173,18 @@ describe('SegmentChunkStore on disk', () => {
     expect(isChunkStoreError(reads[chunks.length], 'ChunkMissing')).toBe(true);
     expect(store.lookupCallsIssued - before).toBeLessThan(20);
   });
+
+  it('a group mixing stored and new chunks appends only the new ones', async () => {
+    temp = await openTempStore();
+    store = temp.store;
+    const stored = Array.from({ length: 20 }, (_, index) => sample(`stored${index}`, 2048));
+    await Promise.all(stored.map((chunk) => store.put(chunk.id, chunk.bytes)));
+    const before = (await store.stats()).segmentBytes;
+    const fresh = Array.from({ length: 20 }, (_, index) => sample(`fresh${index}`, 2048));
+    await Promise.all([...stored, ...fresh].map((chunk) => store.put(chunk.id, chunk.bytes)));
+    const after = await store.stats();
+    expect(after.chunks).toBe(40);
+    expect(after.segmentBytes - before).toBe(20 * (44 + 2048 + 4));
+    for (const chunk of [...stored, ...fresh]) expect((await store.get(chunk.id)).equals(chunk.bytes)).toBe(true);
+  });
 });

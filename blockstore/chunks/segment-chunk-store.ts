@@ -122,7 +122,7 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
       if (doomed !== undefined) { await doomed; continue; }
       const inflight = this.inflight.get(id);
       if (inflight !== undefined) return inflight;
-      const appending = this.appendIfAbsent(id, ciphertext);
+      const appending = this.writer.append(id, ciphertext, true).then(() => undefined);
       this.inflight.set(id, appending);
       try {
         return await appending;
@@ -278,11 +278,6 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
   }
 
   // internals ------------------------------------------------------------------------------
-
-  private async appendIfAbsent(id: ChunkId, ciphertext: Uint8Array): Promise<void> {
-    if ((await this.lookups.get(chunkKeyOf(id))) !== undefined) return;
-    await this.writer.append(id, ciphertext, true);
-  }
 
   private async scrubOne(id: ChunkId, result: ScrubResult): Promise<void> {
     try {
