@@ -75,6 +75,8 @@ export class Volume implements BlockDevice {
   private readonly unsettled = new Map<ChunkId, Promise<void>>();
   private readonly puts = new Set<Promise<void>>();
   private putBytes = 0;
+  /** Writers waiting for putBytes to fall under its bound. */
+  private putWaiters: Array<() => void> = [];
   private readonly readCache = new Map<ChunkId, Buffer>();
   /** Chunk loads in progress, so concurrent misses on one block fetch and decrypt it once. */
   private readonly readLoads = new Map<ChunkId, Promise<Buffer>>();
@@ -304,6 +306,7 @@ export class Volume implements BlockDevice {
         this.putBytes -= bytes;
         this.puts.delete(put);
         if (this.unsettled.get(chunk.id) === put) this.unsettled.delete(chunk.id);
+        if (this.putBytes <= volumePutPendingBytesMax) for (const wake of this.putWaiters.splice(0)) wake();
       });
     this.puts.add(put);
     this.unsettled.set(chunk.id, put);
@@ -476,9 +479,8 @@ export class Volume implements BlockDevice {
       this.checkHealthy();
     }
     // Acked whole-block writes whose puts are still running hold their ciphertext: bounded.
-    for (let round = 0; this.putBytes > volumePutPendingBytesMax; round++) {
-      assert(round < retriesMax * 1024, 'puts drain');
-      await Promise.race(this.puts);
+    while (this.putBytes > volumePutPendingBytesMax) {
+      await new Promise<void>((resolve) => this.putWaiters.push(resolve));
       this.checkHealthy();
     }
     await this.journal?.room();
