@@ -32,6 +32,8 @@ export interface GcHost {
   /** Segments below this are sealed and all their index entries are written. */
   indexedSealedBelow(): number;
   relocate(id: ChunkId, ciphertext: Buffer): Promise<Placement>;
+  /** After a batch that deleted or moved these entries: get() must not use what it cached. */
+  forgetLocations(ids: readonly ChunkId[]): void;
   entryOf(id: ChunkId): Promise<ChunkEntryV1 | undefined>;
   readVerified(id: ChunkId, entry: ChunkEntryV1): Promise<Buffer | undefined>;
 }
@@ -101,6 +103,7 @@ async function freeGarbage(host: GcHost, candidates: readonly Located[]): Promis
         await host.meta.batch(doomedNow.map((candidate): MetaOp => ({ type: 'del', key: chunkKeyOf(candidate.id) })));
         for (const candidate of doomedNow) freed.add(candidate.id);
       } finally {
+        host.forgetLocations(doomedNow.map((candidate) => candidate.id));
         for (const candidate of doomedNow) host.doomed.delete(candidate.id);
         release();
       }
@@ -165,6 +168,7 @@ async function switchEntries(host: GcHost, segmentNumber: number, moves: Readonl
         ops.push({ type: 'put', key: chunkKeyOf(move.id), value: encodeChunkEntryV1(switched) });
       });
       await host.meta.batch(ops);
+      host.forgetLocations(slice.map((move) => move.id));
     });
     if (moves.length === 0) break;
   }

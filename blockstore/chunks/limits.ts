@@ -30,6 +30,8 @@ export interface ChunkStoreLimits {
   gcCopyWindowBytesMax: number;
   /** Index lookups answered by one MetaStore.getMany (index-lookups.ts). */
   indexLookupKeysMax: number;
+  /** Chunk locations get() keeps in memory (location-cache.ts); ~200 B each. */
+  locationCacheEntriesMax: number;
   /** Reads in flight during scrub and recovery. */
   readConcurrencyMax: number;
   /** Reference counts are stored in 48 bits. */
@@ -51,6 +53,8 @@ export const defaultChunkStoreLimits: ChunkStoreLimits = Object.freeze({
   gcCopyWindowBytesMax: 32 * 1024 * 1024,
   // Past a few dozen keys the per-key cost stops falling (~4 µs); a full commit group is 1024.
   indexLookupKeysMax: 256,
+  // 1 GiB of 64 KiB chunks, ~3 MiB: a GET soon after its PUT (or a re-read) skips the index.
+  locationCacheEntriesMax: 16_384,
   readConcurrencyMax: 16,
   refCountMax: 2 ** 48 - 1,
 });
@@ -75,7 +79,7 @@ export function assertLimits(limits: ChunkStoreLimits): void {
   assert(limits.commitOpsMax * 2 <= metaLimits.batchOpsMax, 'a commit (count updates + metaOps) fits one MetaStore batch');
   assert(limits.indexLookupKeysMax <= metaLimits.batchOpsMax, 'one lookup call fits the MetaStore key bound');
   assert(limits.refCountMax <= 2 ** 48 - 1, 'reference counts fit 48 bits');
-  for (const name of ['groupCommitMax', 'commitGroupMax', 'gcSegmentsPerRunMax', 'readConcurrencyMax', 'commitOpsMax', 'indexLookupKeysMax'] as const) {
+  for (const name of ['groupCommitMax', 'commitGroupMax', 'gcSegmentsPerRunMax', 'readConcurrencyMax', 'commitOpsMax', 'indexLookupKeysMax', 'locationCacheEntriesMax'] as const) {
     assert(Number.isSafeInteger(limits[name]), `${name} is an integer`);
   }
 }

@@ -187,4 +187,40 @@ describe('SegmentChunkStore on disk', () => {
     expect(after.segmentBytes - before).toBe(20 * (44 + 2048 + 4));
     for (const chunk of [...stored, ...fresh]) expect((await store.get(chunk.id)).equals(chunk.bytes)).toBe(true);
   });
+
+  it('a chunk freed by GC is not served from a cached location', async () => {
+    temp = await openTempStore();
+    store = temp.store;
+    const doomed = sample('cached then freed');
+    const kept = sample('cached and kept');
+    await store.put(doomed.id, doomed.bytes);
+    await store.put(kept.id, kept.bytes);
+    await store.commit(new Map([[doomed.id, 1], [kept.id, 1]]), []);
+    expect((await store.get(doomed.id)).equals(doomed.bytes)).toBe(true);
+    expect(store.locationsCached).toBe(2);
+    await store.commit(new Map([[doomed.id, -1]]), []);
+    expect((await store.gc()).chunksFreed).toBe(1);
+    expect(isChunkStoreError(await store.get(doomed.id).catch((error: unknown) => error), 'ChunkMissing')).toBe(true);
+    expect((await store.get(kept.id)).equals(kept.bytes)).toBe(true);
+  });
+
+  it('chunks moved by compaction are read from their new place, cached or not', async () => {
+    temp = await openTempStore(tinySegments);
+    store = temp.store;
+    const chunks = Array.from({ length: 24 }, (_, index) => sample(`moving${index}`, 8 * 1024));
+    for (const chunk of chunks) await store.put(chunk.id, chunk.bytes);
+    const keep = chunks.filter((_, index) => index % 4 === 0);
+    await store.commit(new Map(chunks.map((chunk) => [chunk.id, 1])), []);
+    for (const chunk of chunks) await store.get(chunk.id); // every location cached
+    await store.commit(new Map(chunks.filter((chunk) => !keep.includes(chunk)).map((chunk) => [chunk.id, -1])), []);
+    const before = store.locationsCached;
+    const result = await store.gc();
+    expect(result.segmentsCompacted).toBeGreaterThan(0);
+    expect(store.locationsCached).toBeLessThan(before); // freed and moved ids forgotten
+    for (const chunk of keep) expect((await store.get(chunk.id)).equals(chunk.bytes)).toBe(true);
+    for (const chunk of keep) {
+      const entry = (await store.entryOf(chunk.id))!;
+      expect(store.segments.has(entry.segmentNumber)).toBe(true);
+    }
+  });
 });

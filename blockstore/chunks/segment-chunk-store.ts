@@ -26,6 +26,7 @@ import {
   recordBytesOf, recordHeaderBytes, type ChunkEntryV1,
 } from './segment-format.js';
 import { IndexLookups } from './index-lookups.js';
+import { LocationCache, type ChunkLocation } from './location-cache.js';
 import { SegmentWriter, type Placement } from './segment-writer.js';
 
 export interface OpenChunkStoreOptions {
@@ -61,6 +62,7 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
   private readonly inflight = new Map<ChunkId, Promise<void>>();
   private readonly writer: SegmentWriter;
   private readonly lookups: IndexLookups;
+  private readonly locations: LocationCache;
   private readonly commitQueue: CommitRequest[] = [];
   private commitScheduled: Promise<void> | undefined;
   private gcRunning: Promise<GcResult> | undefined;
@@ -76,6 +78,7 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
     active: SegmentFile,
   ) {
     this.lookups = new IndexLookups(meta, limits.indexLookupKeysMax);
+    this.locations = new LocationCache(limits.locationCacheEntriesMax);
     this.writer = new SegmentWriter(disk, directory, meta, limits, segments, active, (error) => this.fail(error));
   }
 
@@ -122,7 +125,10 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
       if (doomed !== undefined) { await doomed; continue; }
       const inflight = this.inflight.get(id);
       if (inflight !== undefined) return inflight;
-      const appending = this.writer.append(id, ciphertext, true).then(() => undefined);
+      const epoch = this.locations.epoch;
+      const appending = this.writer.append(id, ciphertext, true).then((placement) => {
+        if (placement !== undefined) this.locations.remember(id, { ...placement, ciphertextBytes: ciphertext.length }, epoch);
+      });
       this.inflight.set(id, appending);
       try {
         return await appending;
@@ -136,11 +142,21 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
   async get(id: ChunkId): Promise<Buffer> {
     this.checkUsable();
     assertChunkId(id);
+    const cached = this.locations.get(id);
+    if (cached !== undefined) {
+      const ciphertext = await this.readVerified(id, cached).catch(() => undefined);
+      if (ciphertext !== undefined) return ciphertext;
+      this.locations.forget([id]); // whatever went wrong, the index has the last word
+    }
+    const epoch = this.locations.epoch;
     let entry = await this.entryOf(id);
     for (let attempt = 0; attempt < 4; attempt++) {
       if (entry === undefined) throw new ChunkStoreError('ChunkMissing', `chunk ${id} is not in the index`);
       const ciphertext = await this.readVerified(id, entry);
-      if (ciphertext !== undefined) return ciphertext;
+      if (ciphertext !== undefined) {
+        this.locations.remember(id, entry, epoch);
+        return ciphertext;
+      }
       // The segment was retired by GC after we read the entry: the entry has moved.
       const moved = await this.entryOf(id);
       if (moved !== undefined && moved.segmentNumber === entry.segmentNumber && moved.offset === entry.offset) {
@@ -239,6 +255,15 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
     return this.writer.indexedSealedBelow();
   }
 
+  forgetLocations(ids: readonly ChunkId[]): void {
+    this.locations.forget(ids);
+  }
+
+  /** Chunk locations get() holds in memory; tests read it. */
+  get locationsCached(): number {
+    return this.locations.size;
+  }
+
   relocate(id: ChunkId, ciphertext: Buffer): Promise<Placement> {
     return this.writer.append(id, ciphertext, false);
   }
@@ -253,7 +278,7 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
    * Positional read of exactly one record, verified: header matches the entry, sha256 matches
    * the id. Undefined when the segment was retired under us (caller re-reads the index).
    */
-  async readVerified(id: ChunkId, entry: ChunkEntryV1): Promise<Buffer | undefined> {
+  async readVerified(id: ChunkId, entry: ChunkLocation): Promise<Buffer | undefined> {
     const segment = this.segments.get(entry.segmentNumber);
     if (segment === undefined || !segment.acquire()) return undefined;
     const recordBytes = recordBytesOf(entry.ciphertextBytes);
