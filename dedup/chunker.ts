@@ -185,22 +185,33 @@ function viewOf(data: Uint8Array, start: number, end: number): Buffer {
 }
 
 /**
+ * Unfinished chunks are copied into a slab this many maxBytes long and handed out as views of it,
+ * so a byte of a chunk that spans pushes is copied once (into the slab), not twice (into a
+ * pending buffer, then into the chunk): with 64 KiB pushes nearly every chunk spans two or more.
+ * A slab lives until its last chunk is dropped; at most maxBytes of it is never used.
+ */
+const slabChunksMax = 4;
+
+/**
  * Streaming FastCDC. push() returns the chunks completed so far; end() returns the tail.
- * Ownership: a returned chunk is either a fresh copy or a view of the `data` passed to push();
- * the chunker never writes to `data` nor keeps a reference to it after push returns, so chunks
- * stay valid after further pushes as long as the caller does not overwrite its own input.
- * Internal buffering is bounded by maxBytes.
+ * Ownership: a returned chunk is a view either of the `data` passed to push() or of a slab the
+ * chunker fills only forward and never writes again where it handed a chunk out; the chunker
+ * never writes to `data` nor keeps a reference to it after push returns, so chunks stay valid
+ * after further pushes as long as the caller does not overwrite its own input.
+ * Internal buffering is bounded by slabChunksMax × maxBytes.
  */
 export class ContentChunker {
   private readonly config: CutConfig;
-  private readonly pending: Buffer;
+  private slab: Buffer;
+  /** Where the unfinished chunk starts in `slab`; everything before it is handed out. */
+  private slabStart = 0;
   private pendingLength = 0;
   private fp = 0;
   private readonly gearState = new Int32Array(1);
 
   constructor(params: ChunkerParams = objectChunkerParams) {
     this.config = cutConfigOf(params);
-    this.pending = Buffer.allocUnsafe(params.maxBytes);
+    this.slab = Buffer.allocUnsafe(params.maxBytes * slabChunksMax);
   }
 
   push(data: Uint8Array): Buffer[] {
@@ -222,7 +233,7 @@ export class ContentChunker {
     }
     const tail = length - start;
     assert(tail < config.maxBytes, 'a tail of maxBytes must have been cut');
-    this.pending.set(data.subarray(start), 0); // copy: the caller may reuse `data`
+    this.slab.set(data.subarray(start), this.slabStart); // copy: the caller may reuse `data`
     this.pendingLength = tail;
     this.fp = gearState[0];
     return chunks;
@@ -231,10 +242,21 @@ export class ContentChunker {
   /** Flushes the unfinished chunk (shorter than minBytes only here) and resets the chunker. */
   end(): Buffer[] {
     if (this.pendingLength === 0) return [];
-    const tail = Buffer.from(this.pending.subarray(0, this.pendingLength));
-    this.pendingLength = 0;
+    const tail = this.takePending(this.pendingLength);
     this.fp = 0;
     return [tail];
+  }
+
+  /** Hands out the first `length` bytes at slabStart and keeps room for a whole next chunk. */
+  private takePending(length: number): Buffer {
+    const chunk = this.slab.subarray(this.slabStart, this.slabStart + length);
+    this.slabStart += length;
+    this.pendingLength = 0;
+    if (this.slabStart + this.config.maxBytes > this.slab.length) {
+      this.slab = Buffer.allocUnsafe(this.slab.length); // the old one belongs to its chunks now
+      this.slabStart = 0;
+    }
+    return chunk;
   }
 
   /** Extends the pending chunk with data; returns where fresh chunks start, or -1 if all absorbed. */
@@ -243,16 +265,13 @@ export class ContentChunker {
     const end = scanForCut(data, words, 0, data.length, held, this.fp, this.config, this.gearState);
     if (end < 0) {
       assert(held + data.length < this.config.maxBytes, 'pending chunk outgrew maxBytes');
-      this.pending.set(data, held);
+      this.slab.set(data, this.slabStart + held);
       this.pendingLength = held + data.length;
       this.fp = this.gearState[0];
       return -1;
     }
-    const chunk = Buffer.allocUnsafe(held + end);
-    this.pending.copy(chunk, 0, 0, held);
-    chunk.set(data.subarray(0, end), held);
-    chunks.push(chunk);
-    this.pendingLength = 0;
+    this.slab.set(data.subarray(0, end), this.slabStart + held);
+    chunks.push(this.takePending(held + end));
     this.fp = 0;
     return end;
   }
