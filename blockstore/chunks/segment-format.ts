@@ -49,14 +49,24 @@ export interface RecordHeaderV1 {
   id: ChunkId;
 }
 
+export const recordFramingBytes = recordHeaderBytes + recordTrailerBytes;
+
 /** Header and trailer of one record; the ciphertext goes between them without being copied. */
 export function encodeRecordFramingV1(id: ChunkId, ciphertext: Uint8Array): { header: Buffer; trailer: Buffer } {
-  const header = Buffer.alloc(recordHeaderBytes);
+  return encodeRecordFramingV1Into(id, ciphertext, Buffer.allocUnsafe(recordFramingBytes), 0);
+}
+
+/**
+ * encodeRecordFramingV1 into framing[at, at + recordFramingBytes), header then trailer: the
+ * writer encodes a whole group into one buffer (two small allocations per chunk fewer).
+ */
+export function encodeRecordFramingV1Into(id: ChunkId, ciphertext: Uint8Array, framing: Buffer, at: number): { header: Buffer; trailer: Buffer } {
+  const header = framing.subarray(at, at + recordHeaderBytes);
+  const trailer = framing.subarray(at + recordHeaderBytes, at + recordFramingBytes);
   header.writeUInt32LE(recordMagic, 0);
-  header.writeUInt8(1, 4); // version; bytes 5..7 reserved, zero
+  header.writeUInt32LE(1, 4); // version 1 in byte 4; bytes 5..7 reserved, zero
   header.writeUInt32LE(ciphertext.length, 8);
   header.write(id, 12, chunkIdBytes, 'hex');
-  const trailer = Buffer.alloc(recordTrailerBytes);
   trailer.writeUInt32LE(crc32(ciphertext, crc32(header)) >>> 0, 0);
   return { header, trailer };
 }

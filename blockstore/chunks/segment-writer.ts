@@ -12,7 +12,7 @@ import { ChunkStoreError } from './errors.js';
 import type { ChunkStoreLimits } from './limits.js';
 import { SegmentFile } from './segment-file.js';
 import {
-  chunkKeyOf, encodeChunkEntryV1, encodeRecordFramingV1, encodeTailMarkerV1, recordBytesOf, tailMarkerKey,
+  chunkKeyOf, encodeChunkEntryV1, encodeRecordFramingV1Into, encodeTailMarkerV1, recordBytesOf, recordFramingBytes, tailMarkerKey,
 } from './segment-format.js';
 
 export interface Placement { segmentNumber: number; offset: number }
@@ -173,6 +173,8 @@ export class SegmentWriter {
     const placements: Placement[] = [];
     let run: Uint8Array[] = [];
     let runStart = this.active.size;
+    const framing = Buffer.allocUnsafe(group.length * recordFramingBytes); // every byte is written
+    let framingAt = 0;
     for (const request of group) {
       const recordBytes = recordBytesOf(request.ciphertext.length);
       if (this.active.size + recordBytes > this.limits.segmentBytesMax) {
@@ -182,7 +184,8 @@ export class SegmentWriter {
         run = [];
         runStart = this.active.size;
       }
-      const { header, trailer } = encodeRecordFramingV1(request.id, request.ciphertext);
+      const { header, trailer } = encodeRecordFramingV1Into(request.id, request.ciphertext, framing, framingAt);
+      framingAt += recordFramingBytes;
       run.push(header, request.ciphertext, trailer);
       placements.push({ segmentNumber: this.active.segmentNumber, offset: this.active.size });
       this.active.size += recordBytes;
