@@ -140,7 +140,7 @@ export class Folder implements VolumeCore {
     const chunk = await sealBlock(block, salt);
     if (!putIds.has(chunk.id)) {
       putIds.add(chunk.id);
-      await this.deps.chunks.put(chunk.id, chunk.ciphertext);
+      await this.deps.chunks.putSealed(chunk);
     }
     return { id: chunk.id, key: chunk.key };
   }

@@ -300,7 +300,7 @@ export class Volume implements BlockDevice {
   private startPut(chunk: SealedChunk): void {
     const bytes = chunk.ciphertext.length;
     this.putBytes += bytes;
-    const put: Promise<void> = this.core.chunks.put(chunk.id, chunk.ciphertext)
+    const put: Promise<void> = this.core.chunks.putSealed(chunk)
       .catch((error: unknown) => { this.failure ??= error; })
       .finally(() => {
         this.putBytes -= bytes;
