@@ -188,9 +188,12 @@ function viewOf(data: Uint8Array, start: number, end: number): Buffer {
  * Unfinished chunks are copied into a slab this many maxBytes long and handed out as views of it,
  * so a byte of a chunk that spans pushes is copied once (into the slab), not twice (into a
  * pending buffer, then into the chunk): with 64 KiB pushes nearly every chunk spans two or more.
- * A slab lives until its last chunk is dropped; at most maxBytes of it is never used.
+ * A slab lives until its last chunk is dropped; at most maxBytes of it is never used. A chunker's
+ * first slab is only as big as its first need: most objects are small, and a full slab (1 MiB
+ * for objects) per 4 KiB PUT was most of that PUT's garbage.
  */
 const slabChunksMax = 4;
+const slabFirstGranuleBytes = 4096;
 
 /**
  * Streaming FastCDC. push() returns the chunks completed so far; end() returns the tail.
@@ -202,7 +205,7 @@ const slabChunksMax = 4;
  */
 export class ContentChunker {
   private readonly config: CutConfig;
-  private slab: Buffer;
+  private slab = Buffer.alloc(0);
   /** Where the unfinished chunk starts in `slab`; everything before it is handed out. */
   private slabStart = 0;
   private pendingLength = 0;
@@ -211,7 +214,6 @@ export class ContentChunker {
 
   constructor(params: ChunkerParams = objectChunkerParams) {
     this.config = cutConfigOf(params);
-    this.slab = Buffer.allocUnsafe(params.maxBytes * slabChunksMax);
   }
 
   push(data: Uint8Array): Buffer[] {
@@ -233,7 +235,10 @@ export class ContentChunker {
     }
     const tail = length - start;
     assert(tail < config.maxBytes, 'a tail of maxBytes must have been cut');
-    this.slab.set(data.subarray(start), this.slabStart); // copy: the caller may reuse `data`
+    if (tail > 0) {
+      this.reserve(tail);
+      this.slab.set(data.subarray(start), this.slabStart); // copy: the caller may reuse `data`
+    }
     this.pendingLength = tail;
     this.fp = gearState[0];
     return chunks;
@@ -247,16 +252,23 @@ export class ContentChunker {
     return [tail];
   }
 
-  /** Hands out the first `length` bytes at slabStart and keeps room for a whole next chunk. */
+  /** Hands out the first `length` bytes at slabStart; the slab is never written there again. */
   private takePending(length: number): Buffer {
     const chunk = this.slab.subarray(this.slabStart, this.slabStart + length);
     this.slabStart += length;
     this.pendingLength = 0;
-    if (this.slabStart + this.config.maxBytes > this.slab.length) {
-      this.slab = Buffer.allocUnsafe(this.slab.length); // the old one belongs to its chunks now
-      this.slabStart = 0;
-    }
     return chunk;
+  }
+
+  /** Room for the unfinished chunk to grow to `bytes`: past the slab's end, the unfinished bytes
+   * move to a new slab (the old one belongs to the chunks handed out of it). */
+  private reserve(bytes: number): void {
+    if (this.slabStart + bytes <= this.slab.length) return;
+    const size = this.slab.length === 0 ? Math.ceil(bytes / slabFirstGranuleBytes) * slabFirstGranuleBytes : this.config.maxBytes * slabChunksMax;
+    const next = Buffer.allocUnsafe(size);
+    this.slab.copy(next, 0, this.slabStart, this.slabStart + this.pendingLength);
+    this.slab = next;
+    this.slabStart = 0;
   }
 
   /** Extends the pending chunk with data; returns where fresh chunks start, or -1 if all absorbed. */
@@ -265,11 +277,13 @@ export class ContentChunker {
     const end = scanForCut(data, words, 0, data.length, held, this.fp, this.config, this.gearState);
     if (end < 0) {
       assert(held + data.length < this.config.maxBytes, 'pending chunk outgrew maxBytes');
+      this.reserve(held + data.length);
       this.slab.set(data, this.slabStart + held);
       this.pendingLength = held + data.length;
       this.fp = this.gearState[0];
       return -1;
     }
+    this.reserve(held + end);
     this.slab.set(data.subarray(0, end), this.slabStart + held);
     chunks.push(this.takePending(held + end));
     this.fp = 0;
