@@ -100,7 +100,9 @@ export interface ChunkEntryV1 {
 const chunkEntryBytes = 21;
 
 export function encodeChunkEntryV1(entry: ChunkEntryV1): Buffer {
-  const buffer = Buffer.alloc(chunkEntryBytes);
+  // Every byte is written below; allocUnsafe slices node's shared pool instead of giving each of a
+  // large commit's (tens of thousands of) entries its own ArrayBuffer.
+  const buffer = Buffer.allocUnsafe(chunkEntryBytes);
   buffer.writeUInt8(entry.version, 0);
   buffer.writeUInt32LE(entry.segmentNumber, 1);
   buffer.writeUIntLE(entry.offset, 5, 6);
