@@ -17,15 +17,14 @@
 // A worker that dies rejects the jobs it held with SealWorkerFailed; the next dispatch starts a
 // replacement. Queued jobs not yet sent are unaffected.
 import { availableParallelism } from 'node:os';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { AssertionError, assert } from '../../dedup/errors.js';
 import {
   DedupError, chunkIdFromBytes, dedupLimits, openChunk, type DedupErrorCode, type SealedChunk,
 } from '../../dedup/index.js';
 import { BlobError } from './errors.js';
 import { sealPoolLimits } from './limits.js';
+import { siblingModule, startModuleWorker } from './module-worker.js';
 import {
   openSlotHeadBytes, sealSlotHeadBytes, slotBytesOf, type SealBatchReply, type SealJobFailure, type SealJobKind,
   type SealJobSlot,
@@ -211,9 +210,6 @@ function errorOf(failure: SealJobFailure): Error {
   return new Error(`in seal worker: ${failure.name}: ${failure.message}`);
 }
 
-// Under tsx or vitest this module is .ts and so is the entry: the worker registers tsx before
-// importing it. After `tsc` both are .js and the worker imports the entry directly. The same
-// approach as compute/drivers/wasm/worker-host.ts (which blockstore may not import).
 function spawnSealWorker(entry?: URL): Worker {
   // A worker keeps almost nothing on its JS heap; what it allocates are node:crypto's output
   // Buffers, freed only when its heap is collected. A small young generation collects them
@@ -222,13 +218,7 @@ function spawnSealWorker(entry?: URL): Worker {
     maxYoungGenerationSizeMb: sealPoolLimits.workerYoungGenerationMb,
     maxOldGenerationSizeMb: sealPoolLimits.workerOldGenerationMb,
   };
-  const typescript = import.meta.url.endsWith('.ts');
-  const url = entry ?? new URL(typescript ? './seal-worker.ts' : './seal-worker.js', import.meta.url);
-  if (!url.href.endsWith('.ts')) return new Worker(url, { resourceLimits });
-  // require.resolve finds tsx's CommonJS face; the worker imports its ESM twin beside it.
-  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(bootstrap, { eval: true, resourceLimits });
+  return startModuleWorker(entry ?? siblingModule(import.meta.url, 'seal-worker'), { resourceLimits });
 }
 
 let processPool: SealPool | undefined;

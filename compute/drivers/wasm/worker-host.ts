@@ -1,8 +1,7 @@
 // Main-thread side of one worker: request/reply by id, and the hard backstop for timeouts
 // (worker.terminate() when a guest ignores the engine's interrupt past deadline + grace).
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { siblingModule, startModuleWorker } from '../../../blockstore/blobs/index.js';
 import { assert, AssertionError } from '../../../dedup/errors.js';
 import { DriverError, type DriverErrorCode } from '../driver.js';
 import { imagesPerWorkerMax, workerStackMb } from '../limits.js';
@@ -15,18 +14,8 @@ interface Pending {
   backstop?: NodeJS.Timeout;
 }
 
-// Under tsx/vitest this file is .ts and so is the entry: the worker registers tsx before
-// importing it. After `tsc` both are .js and the worker imports the entry directly.
 function spawn(options: WorkerOptions): Worker {
-  const resourceLimits = { stackSizeMb: workerStackMb };
-  if (!import.meta.url.endsWith('.ts')) {
-    return new Worker(new URL('./worker-entry.js', import.meta.url), { workerData: options, resourceLimits });
-  }
-  // require.resolve finds tsx's CommonJS face; the worker imports its ESM twin beside it.
-  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const entry = new URL('./worker-entry.ts', import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData: options, resourceLimits });
+  return startModuleWorker(siblingModule(import.meta.url, 'worker-entry'), { workerData: options, resourceLimits: { stackSizeMb: workerStackMb } });
 }
 
 export class WorkerHost {
