@@ -200,6 +200,26 @@ export function chunkStoreConformance(name: string, openFixture: () => Promise<C
       expect(stats.segmentBytes).toBeGreaterThanOrEqual(stats.liveBytes);
     });
 
+    it('readCiphertext returns any range of the stored bytes, owned by the caller', async () => {
+      const { id, bytes } = sample('ranges', 9000);
+      await store.put(id, bytes);
+      expect((await store.readCiphertext(id, 0, bytes.length)).equals(bytes)).toBe(true);
+      expect((await store.readCiphertext(id, 4096, 4112)).equals(bytes.subarray(4096, 8208))).toBe(true);
+      expect((await store.readCiphertext(id, bytes.length - 1, 1)).equals(bytes.subarray(bytes.length - 1))).toBe(true);
+      expect((await store.readCiphertext(id, 17, 0)).length).toBe(0);
+      (await store.readCiphertext(id, 0, 64)).fill(0);
+      expect((await store.get(id)).equals(bytes)).toBe(true);
+    });
+
+    it('readCiphertext: absent is ChunkMissing, a range past the chunk ChunkCorrupt, a negative one an assertion', async () => {
+      const { id, bytes } = sample('edges', 1000);
+      expect(isChunkStoreError(await store.readCiphertext(id, 0, 10).catch((error: unknown) => error), 'ChunkMissing')).toBe(true);
+      await store.put(id, bytes);
+      expect(isChunkStoreError(await store.readCiphertext(id, 0, 1001).catch((error: unknown) => error), 'ChunkCorrupt')).toBe(true);
+      expect(isChunkStoreError(await store.readCiphertext(id, 990, 11).catch((error: unknown) => error), 'ChunkCorrupt')).toBe(true);
+      await expect(store.readCiphertext(id, -1, 4)).rejects.toBeInstanceOf(AssertionError);
+    });
+
     it('returned buffers belong to the caller', async () => {
       const { id, bytes } = sample('own');
       await store.put(id, bytes);

@@ -36,7 +36,8 @@ export interface ChunkStoreStats {
  *
  * Integrity: id = sha256(ciphertext) is what lets the store verify without keys (ARCHITECTURE.md).
  * Every read (get, scrub, GC's copies) re-hashes and answers ChunkCorrupt on a mismatch, so wrong
- * bytes are never returned whoever put them. put also hashes, as an assertion against caller
+ * bytes are never returned whoever put them. readCiphertext is the one exception: its callers hold
+ * the key and verify by the AEAD tag instead. put also hashes, as an assertion against caller
  * bugs; putSealed skips that second hash for chunks straight from dedup's seal, which computed
  * the id from these very bytes (on a PUT the hash is ~26 % of the CPU: LIMITS.md). A forged
  * SealedChunk is still never served; it only makes its id unreadable (ChunkCorrupt, found by
@@ -54,6 +55,14 @@ export interface ChunkStore {
   putSealed(chunk: SealedChunk): Promise<void>;
   /** Verifies sha256 on every read; never returns wrong bytes. */
   get(id: ChunkId): Promise<Buffer>;
+  /**
+   * Ciphertext bytes [offset, offset + length) of a stored chunk, NOT checked against its id: for
+   * readers holding the chunk's key, whose AEAD tag authenticates what they read (a 64 KiB
+   * sha256 per read is the GET path's largest cost; LIMITS.md). ChunkMissing if absent,
+   * ChunkCorrupt if the range lies outside the chunk or (from offset 0) the record header is
+   * damaged. Returns a Buffer the caller owns.
+   */
+  readCiphertext(id: ChunkId, offset: number, length: number): Promise<Buffer>;
   /** Whether the chunk is durably present (it may be garbage awaiting gc). */
   has(id: ChunkId): Promise<boolean>;
   /**

@@ -51,6 +51,18 @@ export class MemoryChunkStore implements ChunkStore {
     return Buffer.from(chunk.bytes);
   }
 
+  async readCiphertext(id: ChunkId, offset: number, length: number): Promise<Buffer> {
+    this.assertOpen();
+    assertChunkId(id);
+    assert(Number.isSafeInteger(offset) && offset >= 0 && Number.isSafeInteger(length) && length >= 0, `bad chunk range ${offset}+${length}`);
+    const chunk = this.chunks.get(id);
+    if (chunk === undefined) throw new ChunkStoreError('ChunkMissing', `chunk ${id} is not stored`);
+    if (offset + length > chunk.bytes.length) {
+      throw new ChunkStoreError('ChunkCorrupt', `range ${offset}+${length} lies outside chunk ${id} of ${chunk.bytes.length} bytes`);
+    }
+    return Buffer.from(chunk.bytes.subarray(offset, offset + length));
+  }
+
   async has(id: ChunkId): Promise<boolean> {
     this.assertOpen();
     assertChunkId(id);

@@ -48,6 +48,25 @@ describe('SegmentChunkStore on disk', () => {
     expect(isChunkStoreError(await store.get(bad.id).catch((error: unknown) => error), 'ChunkCorrupt')).toBe(true);
     expect((await store.get(good.id)).equals(good.bytes)).toBe(true);
     expect(await store.scrub()).toEqual({ chunksChecked: 2, corrupt: [bad.id], missing: [] });
+    // readCiphertext does not hash: it hands back the stored (damaged) bytes for the caller's AEAD tag to reject.
+    const raw = await store.readCiphertext(bad.id, 0, bad.bytes.length);
+    expect(raw.equals(bad.bytes)).toBe(false);
+    expect(raw[100]).toBe(bad.bytes[100] ^ 0x01);
+  });
+
+  it('readCiphertext from offset 0 checks the record header', async () => {
+    temp = await openTempStore();
+    store = temp.store;
+    const chunk = sample('header');
+    await store.put(chunk.id, chunk.bytes);
+    const entry = (await store.entryOf(chunk.id))!;
+    const handle = await open(join(temp.dir, segmentFileNameOf(entry.segmentNumber)), 'r+');
+    const idByte = Buffer.alloc(1);
+    await handle.read(idByte, 0, 1, entry.offset + 12); // first byte of the id in the header
+    await handle.write(Buffer.from([idByte[0] ^ 0xff]), 0, 1, entry.offset + 12);
+    await handle.close();
+    const error = await store.readCiphertext(chunk.id, 0, chunk.bytes.length).catch((caught: unknown) => caught);
+    expect(isChunkStoreError(error, 'ChunkCorrupt')).toBe(true);
   });
 
   it('a lost segment file is ChunkMissing in scrub, not wrong bytes', async () => {
@@ -218,6 +237,7 @@ describe('SegmentChunkStore on disk', () => {
     expect(result.segmentsCompacted).toBeGreaterThan(0);
     expect(store.locationsCached).toBeLessThan(before); // freed and moved ids forgotten
     for (const chunk of keep) expect((await store.get(chunk.id)).equals(chunk.bytes)).toBe(true);
+    for (const chunk of keep) expect((await store.readCiphertext(chunk.id, 100, 200)).equals(chunk.bytes.subarray(100, 300))).toBe(true);
     for (const chunk of keep) {
       const entry = (await store.entryOf(chunk.id))!;
       expect(store.segments.has(entry.segmentNumber)).toBe(true);

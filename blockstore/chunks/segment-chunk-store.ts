@@ -142,20 +142,36 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
   async get(id: ChunkId): Promise<Buffer> {
     this.checkUsable();
     assertChunkId(id);
+    return this.readLocated(id, (entry) => this.readVerified(id, entry));
+  }
+
+  async readCiphertext(id: ChunkId, offset: number, length: number): Promise<Buffer> {
+    this.checkUsable();
+    assertChunkId(id);
+    assertRange(offset, length);
+    return this.readLocated(id, (entry) => this.readRange(id, entry, offset, length));
+  }
+
+  /**
+   * Finds the chunk (cached location, else the index) and reads it with `read`. A cached
+   * location that fails for any reason is forgotten and the index asked; an entry whose segment
+   * GC retired meanwhile (`read` answers undefined) is looked up again.
+   */
+  private async readLocated(id: ChunkId, read: (entry: ChunkLocation) => Promise<Buffer | undefined>): Promise<Buffer> {
     const cached = this.locations.get(id);
     if (cached !== undefined) {
-      const ciphertext = await this.readVerified(id, cached).catch(() => undefined);
-      if (ciphertext !== undefined) return ciphertext;
+      const bytes = await read(cached).catch(() => undefined);
+      if (bytes !== undefined) return bytes;
       this.locations.forget([id]); // whatever went wrong, the index has the last word
     }
     const epoch = this.locations.epoch;
     let entry = await this.entryOf(id);
     for (let attempt = 0; attempt < 4; attempt++) {
       if (entry === undefined) throw new ChunkStoreError('ChunkMissing', `chunk ${id} is not in the index`);
-      const ciphertext = await this.readVerified(id, entry);
-      if (ciphertext !== undefined) {
+      const bytes = await read(entry);
+      if (bytes !== undefined) {
         this.locations.remember(id, entry, epoch);
-        return ciphertext;
+        return bytes;
       }
       // The segment was retired by GC after we read the entry: the entry has moved.
       const moved = await this.entryOf(id);
@@ -272,6 +288,37 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
     const key = chunkKeyOf(id);
     const value = await this.lookups.get(key);
     return value === undefined ? undefined : decodeEntry(key, value);
+  }
+
+  /**
+   * Ciphertext bytes [offset, offset + length) of one record, not hashed (readCiphertext's
+   * contract). From offset 0 the header comes in the same pread and is checked; a range inside
+   * the chunk is read alone, and the caller's AEAD tag is what catches a wrong location.
+   */
+  private async readRange(id: ChunkId, entry: ChunkLocation, offset: number, length: number): Promise<Buffer | undefined> {
+    if (offset + length > entry.ciphertextBytes) {
+      throw new ChunkStoreError('ChunkCorrupt', `range ${offset}+${length} lies outside chunk ${id} of ${entry.ciphertextBytes} bytes`);
+    }
+    const segment = this.segments.get(entry.segmentNumber);
+    if (segment === undefined || !segment.acquire()) return undefined;
+    const withHeader = offset === 0;
+    const start = withHeader ? entry.offset : entry.offset + recordHeaderBytes + offset;
+    const bytes = withHeader ? recordHeaderBytes + length : length;
+    let read: Buffer;
+    try {
+      read = await segment.read(start, bytes);
+    } finally {
+      await segment.release();
+    }
+    if (read.length < bytes) {
+      throw new ChunkStoreError('ChunkMissing', `chunk ${id} lies past the end of segment ${entry.segmentNumber}`);
+    }
+    if (!withHeader) return read;
+    const header = decodeRecordHeaderV1(read);
+    if (header === undefined || header.id !== id || header.ciphertextBytes !== entry.ciphertextBytes) {
+      throw new ChunkStoreError('ChunkCorrupt', `record header of chunk ${id} in segment ${entry.segmentNumber} is damaged`);
+    }
+    return read.subarray(recordHeaderBytes);
   }
 
   /**
@@ -429,4 +476,8 @@ function decodeEntry(key: string, value: Buffer): ChunkEntryV1 {
   const entry = decodeChunkEntryV1(value);
   assert(entry !== undefined, `index entry ${key} is not a ChunkEntryV1`);
   return entry;
+}
+
+function assertRange(offset: number, length: number): void {
+  assert(Number.isSafeInteger(offset) && offset >= 0 && Number.isSafeInteger(length) && length >= 0, `bad chunk range ${offset}+${length}`);
 }
