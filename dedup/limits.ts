@@ -13,6 +13,11 @@ export const chunkBytesMax = 1 * mebibyte;
 /** Fixed block size of volumes; an extent maps onto whole blocks of this size. */
 export const volumeBlockBytes = 64 * kibibyte;
 
+/** Volume blocks are sealed page by page (paged-seal.ts), so a read of one page decrypts one
+ * page: the 4 KiB of a file system block and of NBD clients' usual random I/O. */
+export const sealedPageBytes = 4 * kibibyte;
+export const pagedBlockPages = volumeBlockBytes / sealedPageBytes;
+
 /** Convergent key, AES-256 key and manifest data key: 256 bits. */
 export const chunkKeyBytes = 32;
 /** sha256 output; a ChunkId is its lowercase hex. */
@@ -22,6 +27,10 @@ export const chunkIdHexLength = 2 * chunkIdBytes;
 export const aeadTagBytes = 16;
 /** AES-GCM IV length recommended by SP 800-38D §8.2 (96 bits). */
 export const gcmNonceBytes = 12;
+/** One sealed page in a paged chunk: its ciphertext and its own GCM tag. */
+export const sealedPageCiphertextBytes = sealedPageBytes + aeadTagBytes;
+/** A whole paged block chunk: 16 × (4096 + 16) = 65,792 bytes. */
+export const pagedBlockCiphertextBytes = pagedBlockPages * sealedPageCiphertextBytes;
 /** XChaCha20 extended nonce (draft-irtf-cfrg-xchacha §2). */
 export const xchachaNonceBytes = 24;
 
@@ -49,6 +58,8 @@ export const manifestEncodedBytesMax = manifestHeaderBytes + manifestEntriesMax 
 
 // Relationships. Each one is a property some other file relies on.
 assert(volumeBlockBytes <= chunkBytesMax, 'a volume block must fit in one chunk');
+assert(Number.isInteger(pagedBlockPages) && pagedBlockPages >= 1, 'pages tile a volume block');
+assert(pagedBlockCiphertextBytes <= chunkBytesMax + aeadTagBytes, 'a paged block fits the chunk store\'s largest chunk');
 assert(chunkBytesMin < volumeBlockBytes, 'chunkBytesMin must be below any useful chunk size');
 assert(chunkBytesMax <= 2 ** 32 - 1, 'entry lengths are stored as u32');
 assert(chunkBytesMax + aeadTagBytes < 2 ** 31, 'chunk offsets stay in int32 range');
