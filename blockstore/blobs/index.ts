@@ -3,5 +3,7 @@ export type { BlobStoreDeps, BlobWriteOptions, WrittenBlob, ByteRange } from './
 export { blobLimits, sealPoolLimits } from './limits.js';
 export { BlobError, blobErrorCodes, type BlobErrorCode } from './errors.js';
 // SealPool itself is for benches and tests; services share the process-wide pool via the functions.
-export { SealPool, openChunkOffThread, sealChunkOffThread, type SealPoolOptions } from './seal-pool.js';
+export {
+  SealPool, openChunkOffThread, openPagedBlockOffThread, sealChunkOffThread, sealPagedBlockOffThread, type SealPoolOptions,
+} from './seal-pool.js';
 export { siblingModule, startModuleWorker } from './module-worker.js';

@@ -10,10 +10,12 @@
 //         out: [0,32) id     [32,64) key   [64, 64+n+16) ciphertext
 //   open  in:  [0,32) key    [32, 32+n) ciphertext                  (slot = 32 + n)
 //         out:               [32, 32+n-16) plaintext
+// sealPaged / openPaged: the same layouts for dedup's paged block seal (volume blocks), whose
+// ciphertext is pagedBlockCiphertextBytes for a volumeBlockBytes plaintext.
 import { isCairnError } from '../../dedup/errors.js';
-import { dedupLimits, openChunk, sealChunkInto } from '../../dedup/index.js';
+import { dedupLimits, openChunk, openPagedBlock, sealChunkInto, sealPagedBlockInto } from '../../dedup/index.js';
 
-export type SealJobKind = 'seal' | 'open';
+export type SealJobKind = 'seal' | 'open' | 'sealPaged' | 'openPaged';
 
 export interface SealJobSlot {
   kind: SealJobKind;
@@ -46,8 +48,22 @@ export interface SealBatchReply {
 export const sealSlotHeadBytes = 2 * dedupLimits.chunkKeyBytes; // room for id + key
 export const openSlotHeadBytes = dedupLimits.chunkKeyBytes;
 
+/** Output bytes of a job on `length` input bytes (ciphertext of a seal, plaintext of an open). */
+export function outputBytesOf(kind: SealJobKind, length: number): number {
+  switch (kind) {
+    case 'seal': return length + dedupLimits.aeadTagBytes;
+    case 'open': return length - dedupLimits.aeadTagBytes;
+    case 'sealPaged': return dedupLimits.pagedBlockCiphertextBytes;
+    case 'openPaged': return dedupLimits.volumeBlockBytes;
+  }
+}
+
+export function isSealKind(kind: SealJobKind): boolean {
+  return kind === 'seal' || kind === 'sealPaged';
+}
+
 export function slotBytesOf(kind: SealJobKind, length: number): number {
-  return kind === 'seal' ? sealSlotHeadBytes + length + dedupLimits.aeadTagBytes : openSlotHeadBytes + length;
+  return isSealKind(kind) ? sealSlotHeadBytes + outputBytesOf(kind, length) : openSlotHeadBytes + length;
 }
 
 /** Runs every job of a batch in place; a failing job fails alone. */
@@ -55,7 +71,7 @@ export function runSealBatch(request: SealBatchRequest): SealBatchReply {
   const bytes = new Uint8Array(request.buffer);
   const failures = request.slots.map((slot) => {
     try {
-      if (slot.kind === 'seal') sealSlot(bytes, slot);
+      if (isSealKind(slot.kind)) sealSlot(bytes, slot);
       else openSlot(bytes, slot);
       return null;
     } catch (error) {
@@ -70,8 +86,8 @@ function sealSlot(bytes: Uint8Array, slot: SealJobSlot): void {
   const salt = bytes.subarray(slot.offset, slot.offset + keyBytes);
   const bodyStart = slot.offset + sealSlotHeadBytes;
   const plaintext = bytes.subarray(bodyStart, bodyStart + slot.length);
-  const target = bytes.subarray(bodyStart, bodyStart + slot.length + dedupLimits.aeadTagBytes);
-  const { key, idBytes } = sealChunkInto(plaintext, salt, target);
+  const target = bytes.subarray(bodyStart, bodyStart + outputBytesOf(slot.kind, slot.length));
+  const { key, idBytes } = slot.kind === 'sealPaged' ? sealPagedBlockInto(plaintext, salt, target) : sealChunkInto(plaintext, salt, target);
   bytes.set(idBytes, slot.offset); // over the salt, which sealChunkInto has consumed
   bytes.set(key, slot.offset + keyBytes);
 }
@@ -79,7 +95,8 @@ function sealSlot(bytes: Uint8Array, slot: SealJobSlot): void {
 function openSlot(bytes: Uint8Array, slot: SealJobSlot): void {
   const key = bytes.subarray(slot.offset, slot.offset + openSlotHeadBytes);
   const bodyStart = slot.offset + openSlotHeadBytes;
-  const plaintext = openChunk(bytes.subarray(bodyStart, bodyStart + slot.length), key);
+  const ciphertext = bytes.subarray(bodyStart, bodyStart + slot.length);
+  const plaintext = slot.kind === 'openPaged' ? openPagedBlock(ciphertext, key) : openChunk(ciphertext, key);
   bytes.set(plaintext, bodyStart); // after openChunk authenticated and returned: in place is safe
 }
 

@@ -4,10 +4,12 @@
 // corrupt ciphertext and a wrong key (ChunkCorrupt, same class and code), and a worker that
 // crashes mid-batch (its jobs reject with SealWorkerFailed, the next jobs run on a replacement).
 import { afterAll, describe, expect, it } from 'vitest';
-import { DedupError, SplitMix32, chunkBytesMax, openChunk, sealChunk } from '../../dedup/index.js';
+import {
+  DedupError, SplitMix32, chunkBytesMax, openChunk, openPagedBlock, sealChunk, sealPagedBlock, volumeBlockBytes,
+} from '../../dedup/index.js';
 import { BlobError } from './errors.js';
 import { sealPoolLimits } from './limits.js';
-import { SealPool, openChunkOffThread, sealChunkOffThread } from './seal-pool.js';
+import { SealPool, openChunkOffThread, openPagedBlockOffThread, sealChunkOffThread, sealPagedBlockOffThread } from './seal-pool.js';
 
 const random = new SplitMix32(0x5ea1);
 const salt = random.bytes(32);
@@ -37,6 +39,28 @@ describe('seal pool', () => {
     expect([sealed.id, sealed.key.toString('hex'), sealed.ciphertext.equals(expected.ciphertext)])
       .toEqual([expected.id, expected.key.toString('hex'), true]);
     expect((await openChunkOffThread(sealed.ciphertext, sealed.key)).equals(plaintext)).toBe(true);
+  });
+
+  it('seals and opens paged volume blocks byte-identically to sealPagedBlock / openPagedBlock, mixed with whole chunks in one batch', async () => {
+    const blocks = [random.bytes(volumeBlockBytes), random.bytes(volumeBlockBytes)];
+    const whole = random.bytes(70_000);
+    const [first, second, chunk] = await Promise.all([
+      sealPagedBlockOffThread(blocks[0], salt), pool.seal(blocks[1], salt, true), pool.seal(whole, salt)]);
+    for (const [sealed, block] of [[first, blocks[0]], [second, blocks[1]]] as const) {
+      const expected = sealPagedBlock(block, salt);
+      expect([sealed.id, sealed.key.toString('hex'), sealed.ciphertext.equals(expected.ciphertext)])
+        .toEqual([expected.id, expected.key.toString('hex'), true]);
+      expect((await openPagedBlockOffThread(sealed.ciphertext, sealed.key)).equals(block)).toBe(true);
+      expect(openPagedBlock(sealed.ciphertext, sealed.key).equals(block)).toBe(true);
+    }
+    expect(chunk.ciphertext.equals(sealChunk(whole, salt).ciphertext)).toBe(true);
+    const flipped = Buffer.from(first.ciphertext);
+    flipped[40_000] ^= 4;
+    for (const outcome of await Promise.allSettled([pool.open(flipped, first.key, true), pool.open(first.ciphertext.subarray(1), first.key, true),
+      pool.open(first.ciphertext, second.key, true)])) {
+      expect(outcome.status).toBe('rejected');
+      expect(((outcome as PromiseRejectedResult).reason as DedupError).code).toBe('ChunkCorrupt');
+    }
   });
 
   it('rejects tampered ciphertext, a wrong key and impossible lengths with DedupError ChunkCorrupt', async () => {

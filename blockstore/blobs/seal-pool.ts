@@ -20,13 +20,13 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { AssertionError, assert } from '../../dedup/errors.js';
 import {
-  DedupError, chunkIdFromBytes, dedupLimits, openChunk, type DedupErrorCode, type SealedChunk,
+  DedupError, chunkIdFromBytes, dedupLimits, openChunk, openPagedBlock, type DedupErrorCode, type SealedChunk,
 } from '../../dedup/index.js';
 import { BlobError } from './errors.js';
 import { sealPoolLimits } from './limits.js';
 import { siblingModule, startModuleWorker } from './module-worker.js';
 import {
-  openSlotHeadBytes, sealSlotHeadBytes, slotBytesOf, type SealBatchReply, type SealJobFailure, type SealJobKind,
+  isSealKind, openSlotHeadBytes, outputBytesOf, sealSlotHeadBytes, slotBytesOf, type SealBatchReply, type SealJobFailure, type SealJobKind,
   type SealJobSlot,
 } from './seal-batch.js';
 
@@ -63,12 +63,13 @@ export class SealPool {
     assert(Number.isSafeInteger(options.workers) && options.workers >= 1 && options.workers <= sealPoolLimits.workersMax, 'seal pool worker count out of range');
   }
 
-  /** See sealChunkOffThread. */
-  async seal(plaintext: Uint8Array, salt: Uint8Array): Promise<SealedChunk> {
+  /** See sealChunkOffThread; `paged`: sealPagedBlockOffThread. */
+  async seal(plaintext: Uint8Array, salt: Uint8Array, paged = false): Promise<SealedChunk> {
     assert(plaintext.length <= dedupLimits.chunkBytesMax, 'chunk larger than chunkBytesMax');
+    assert(!paged || plaintext.length === dedupLimits.volumeBlockBytes, 'a paged seal takes one whole volume block');
     assert(salt.length === dedupLimits.saltBytes, 'salt must be 32 bytes');
-    const length = plaintext.length;
-    const slot = await this.submit('seal', salt, plaintext);
+    const kind = paged ? 'sealPaged' : 'seal';
+    const slot = await this.submit(kind, salt, plaintext);
     const keyBytes = dedupLimits.chunkKeyBytes;
     // The worker's sealChunkInto hashed exactly these ciphertext bytes into this id, and the
     // buffer came back transferred (no one else can write to it): a SealedChunk by construction.
@@ -76,18 +77,20 @@ export class SealPool {
       id: chunkIdFromBytes(slot.subarray(0, keyBytes)),
       // A copy: manifests keep keys for the object's life, and a view would pin the whole batch.
       key: Buffer.from(slot.subarray(keyBytes, sealSlotHeadBytes)),
-      ciphertext: slot.subarray(sealSlotHeadBytes, sealSlotHeadBytes + length + dedupLimits.aeadTagBytes),
+      ciphertext: slot.subarray(sealSlotHeadBytes, sealSlotHeadBytes + outputBytesOf(kind, plaintext.length)),
     } as SealedChunk;
   }
 
-  /** See openChunkOffThread. */
-  async open(ciphertext: Uint8Array, key: Uint8Array): Promise<Buffer> {
+  /** See openChunkOffThread; `paged`: openPagedBlockOffThread. */
+  async open(ciphertext: Uint8Array, key: Uint8Array, paged = false): Promise<Buffer> {
     assert(key.length === dedupLimits.chunkKeyBytes, 'chunk key must be 32 bytes');
+    // An impossible length gets dedup's own error without a trip to a worker.
+    if (paged && ciphertext.length !== dedupLimits.pagedBlockCiphertextBytes) return openPagedBlock(ciphertext, key);
     const bodyLength = ciphertext.length - dedupLimits.aeadTagBytes;
-    // An impossible length gets openChunk's own error without a trip to a worker.
-    if (bodyLength < 0 || bodyLength > dedupLimits.chunkBytesMax) return openChunk(ciphertext, key);
-    const slot = await this.submit('open', key, ciphertext);
-    return slot.subarray(openSlotHeadBytes, openSlotHeadBytes + bodyLength);
+    if (!paged && (bodyLength < 0 || bodyLength > dedupLimits.chunkBytesMax)) return openChunk(ciphertext, key);
+    const kind = paged ? 'openPaged' : 'open';
+    const slot = await this.submit(kind, key, ciphertext);
+    return slot.subarray(openSlotHeadBytes, openSlotHeadBytes + outputBytesOf(kind, ciphertext.length));
   }
 
   /** Terminates the workers; pending jobs reject. For tests: the process-wide pool is never closed. */
@@ -157,7 +160,7 @@ export class SealPool {
     jobs.forEach((job, index) => {
       const { offset } = slots[index];
       bytes.set(job.head, offset);
-      bytes.set(job.input, offset + (job.kind === 'seal' ? sealSlotHeadBytes : openSlotHeadBytes));
+      bytes.set(job.input, offset + (isSealKind(job.kind) ? sealSlotHeadBytes : openSlotHeadBytes));
     });
     const batch = this.nextBatch++;
     if (target.batches.size === 0) target.worker.ref(); // pending work keeps the process alive
@@ -248,4 +251,15 @@ export function sealChunkOffThread(plaintext: Buffer, salt: Buffer): Promise<Sea
  */
 export function openChunkOffThread(ciphertext: Buffer, key: Buffer): Promise<Buffer> {
   return processSealPool().open(ciphertext, key);
+}
+
+/** dedup's sealPagedBlock (volume blocks) on a worker thread; ownership as sealChunkOffThread. */
+export function sealPagedBlockOffThread(plaintext: Buffer, salt: Buffer): Promise<SealedChunk> {
+  return processSealPool().seal(plaintext, salt, true);
+}
+
+/** dedup's openPagedBlock (every page authenticated) on a worker thread; ownership and errors as
+ * openChunkOffThread. */
+export function openPagedBlockOffThread(ciphertext: Buffer, key: Buffer): Promise<Buffer> {
+  return processSealPool().open(ciphertext, key, true);
 }
