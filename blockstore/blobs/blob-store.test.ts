@@ -4,7 +4,7 @@
 // occurrence; reads (whole and ranged) return the bytes; abandon releases the pins; and a store
 // whose puts never finish stalls the writer once putWindowBytes are in flight.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ContentChunker, SplitMix32, objectChunkerParams, sealChunk, type SealedChunk } from '../../dedup/index.js';
+import { ContentChunker, SplitMix32, objectChunkerParams, sealChunk, type ChunkId, type SealedChunk } from '../../dedup/index.js';
 import { MemoryChunkStore } from '../chunks/index.js';
 import { BlobStore } from './blob-store.js';
 import { blobLimits } from './limits.js';
@@ -62,6 +62,51 @@ describe('BlobStore', () => {
     for (const [start, end] of [[0, 0], [1, 70_000], [65_535, 4_000_000], [data.length - 5, data.length - 1]]) {
       expect((await collect(blobs.read(manifest, { start, endInclusive: end }))).equals(data.subarray(start, end + 1))).toBe(true);
     }
+  });
+
+  // read() checks chunks by their AEAD tag, not by the store's sha256 (readCiphertext): any damage
+  // to the stored bytes — body or tag, in a chunk opened inline (< offThreadBytesMin) or in the
+  // pool — must fail the stream with ChunkCorrupt, and no byte of the damaged chunk may come out.
+  it('read fails with ChunkCorrupt, yielding nothing of the damaged chunk, wherever a stored chunk is damaged', async () => {
+    chunks = new MemoryChunkStore();
+    const random = new SplitMix32(21);
+    const blocks = [random.bytes(40_000), random.bytes(5_000), random.bytes(70_000), random.bytes(3_000)];
+    const data = Buffer.concat(blocks);
+    const blobs = blobStoreOn(chunks);
+    const { manifest, refDeltas } = await blobs.writeBlocks(blocks, 0);
+    await chunks.commit(refDeltas, []);
+    expect((await collect(blobs.read(manifest))).equals(data)).toBe(true);
+    for (const [victim, entry] of manifest.entries.entries()) {
+      const ciphertextBytes = entry.length + 16;
+      for (const at of [0, entry.length >> 1, ciphertextBytes - 1]) {
+        const damaged = Object.create(chunks) as MemoryChunkStore;
+        damaged.readCiphertext = async (id: ChunkId, offset: number, length: number) => {
+          const bytes = await chunks.readCiphertext(id, offset, length);
+          if (id === entry.id && at >= offset && at < offset + length) bytes[at - offset] ^= 0x01;
+          return bytes;
+        };
+        const damagedBlobs = new BlobStore({ chunks: damaged, saltFor: () => salt, masterKey: Buffer.alloc(32, 1), randomBytes: (size) => Buffer.alloc(size, 2) });
+        const received: Buffer[] = [];
+        const error = await (async () => { for await (const piece of damagedBlobs.read(manifest)) received.push(piece as Buffer); })()
+          .then(() => undefined, (caught: unknown) => caught);
+        expect((error as { code?: string } | undefined)?.code, `chunk ${victim} byte ${at}`).toBe('ChunkCorrupt');
+        const before = blocks.slice(0, victim).reduce((sum, block) => sum + block.length, 0);
+        expect(Buffer.concat(received).equals(data.subarray(0, before)), `chunk ${victim} byte ${at}`).toBe(true);
+      }
+    }
+  });
+
+  it('read of a chunk the store itself reports corrupt or missing fails with that error', async () => {
+    chunks = new MemoryChunkStore();
+    const blobs = blobStoreOn(chunks);
+    const random = new SplitMix32(22);
+    const { manifest, refDeltas } = await blobs.writeBlocks([random.bytes(30_000), random.bytes(30_000)], 0);
+    await chunks.commit(refDeltas, []);
+    chunks.corruptForTest(manifest.entries[1].id);
+    await expect(collect(blobs.read(manifest))).rejects.toMatchObject({ code: 'ChunkCorrupt' });
+    // A manifest that claims a longer chunk than stored: the store refuses the range.
+    const lying = { ...manifest, size: manifest.size + 1, entries: [{ ...manifest.entries[0], length: manifest.entries[0].length + 1 }, manifest.entries[1]] };
+    await expect(collect(blobs.read(lying))).rejects.toMatchObject({ code: 'ChunkCorrupt' });
   });
 
   it('writeBlocks keeps one entry per block, in order', async () => {
