@@ -9,7 +9,9 @@ import {
   blockIndexOfKey, blockPrefix, decodeLayer, layerKey, type BlockEntryCodec, type BlockRef, type LayerId, type LayerRecordV1,
 } from './records.js';
 
-export type MappedBlock = { id: ChunkId; key: Buffer };
+/** A stored block: its chunk, the chunk's key, and which seal made it — `paged` (dedup's paged
+ * block seal: every block this build writes; a page reads alone) or whole-chunk (older builds). */
+export type MappedBlock = { id: ChunkId; key: Buffer; paged: boolean };
 
 export class BlockMap {
   constructor(public head: LayerId, readonly base: Map<number, MappedBlock>, public own: Map<number, BlockRef>) {}

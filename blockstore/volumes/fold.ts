@@ -13,7 +13,7 @@ import { JournalWriter, type JournalSource, type JournalStore, type ReplayedJour
 import { foldPutsInflightMax, volumeBlockBytes, volumePageBytes } from './limits.js';
 import type { Mutex } from './mutex.js';
 import { blockKey, encodeJson, journalStateKey, type BlockEntryCodec, type BlockRef, type LayerId, type VolumeId } from './records.js';
-import { sealBlock } from './seal.js';
+import { mappedOf, sealBlock } from './seal.js';
 import { DirtyPages, isZeroBlock, type Dirty, type Volume, type VolumeCore } from './volume.js';
 import { Mutex as FoldMutex } from './mutex.js';
 
@@ -142,7 +142,7 @@ export class Folder implements VolumeCore {
       putIds.add(chunk.id);
       await this.deps.chunks.putSealed(chunk);
     }
-    return { id: chunk.id, key: chunk.key };
+    return mappedOf(chunk);
   }
 
   /** `pins`: one id per pin this overlay's chunks hold (repeats for repeated puts). */

@@ -4,7 +4,8 @@
 // the journal holds plaintext blocks; the header is authenticated as AAD.
 //
 // Record: header (32 bytes, clear) ‖ ciphertext of the payload ‖ GCM tag (16 bytes)
-//   header: magic u32 'CJR1' | kind u8 (1 write, 2 zero, 3 ref) | 3 zero bytes | seq u64 | offset u64 |
+//   header: magic u32 'CJR1' | kind u8 (1 write, 2 zero, 3 ref to a whole-chunk-sealed block as
+//           older builds wrote, 4 ref to a paged-sealed block) | 3 zero bytes | seq u64 | offset u64 |
 //           length u32 (bytes of volume covered) | payloadBytes u32 (= length for write, 0 for zero,
 //           64 for ref)
 // A ref record says "block offset/64 KiB now holds chunk id (32 bytes) with key (32 bytes)": whole
@@ -24,9 +25,9 @@ const magic = 0x434a5231; // 'CJR1'
 export type JournalRecord =
   | { kind: 'write'; offset: number; data: Buffer }
   | { kind: 'zero'; offset: number; length: number }
-  | { kind: 'ref'; index: number; id: ChunkId; key: Buffer };
+  | { kind: 'ref'; index: number; id: ChunkId; key: Buffer; paged: boolean };
 
-const kindWords = { write: 0x01000000, zero: 0x02000000, ref: 0x03000000 } as const;
+const kindWords = { write: 0x01000000, zero: 0x02000000, ref: 0x03000000, pagedRef: 0x04000000 } as const;
 const refPayloadBytes = 64;
 
 export function journalKeyOf(masterKey: Buffer, volume: VolumeId, journalNumber: number): Buffer {
@@ -51,7 +52,7 @@ export function encodeJournalRecord(key: Buffer, seq: number, record: JournalRec
   const payloadBytes = payload?.length ?? 0;
   const header = Buffer.allocUnsafe(journalHeaderBytes);
   header.writeUInt32BE(magic, 0);
-  header.writeUInt32BE(kindWords[record.kind], 4);
+  header.writeUInt32BE(record.kind === 'ref' && record.paged ? kindWords.pagedRef : kindWords[record.kind], 4);
   header.writeBigUInt64BE(BigInt(seq), 8);
   header.writeBigUInt64BE(BigInt(offset), 16);
   header.writeUInt32BE(length, 24);
@@ -101,11 +102,11 @@ export function decodeJournalRecord(key: Buffer, bytes: Buffer, seq?: number): J
     return undefined; // torn or overwritten
   }
   if (kindWord === kindWords.write) return payloadBytes === length ? { kind: 'write', offset, data: payload } : undefined;
-  if (kindWord === kindWords.ref) {
+  if (kindWord === kindWords.ref || kindWord === kindWords.pagedRef) {
     const id = payload.subarray(0, 32).toString('hex');
     assert(payloadBytes === refPayloadBytes && length === volumeBlockBytes && offset % volumeBlockBytes === 0 && isChunkId(id),
       'an authenticated ref record names one whole block and a chunk');
-    return { kind: 'ref', index: offset / volumeBlockBytes, id, key: Buffer.from(payload.subarray(32)) };
+    return { kind: 'ref', index: offset / volumeBlockBytes, id, key: Buffer.from(payload.subarray(32)), paged: kindWord === kindWords.pagedRef };
   }
   return { kind: 'zero', offset, length };
 }

@@ -17,10 +17,10 @@ import { NbdError, type BlockDevice, type BlockExtent, type ChunkId, type ChunkS
 import { decodeJournalRecord, encodeJournalRecord, type JournalRecord } from './journal-format.js';
 import type { JournalSource, JournalWriter } from './journal.js';
 import {
-  dirtyBlocksMax, dirtyPaceBlocks, foldTriggerBlocks, journalBytesMax, journalFoldBytes, readCacheBlocksMax, volumeBlockBytes, volumePageBytes,
-  volumePutPendingBytesMax,
+  dirtyBlocksMax, dirtyPaceBlocks, foldTriggerBlocks, journalBytesMax, journalFoldBytes, pageReadPagesMax, readCacheBlocksMax, volumeBlockBytes,
+  volumePageBytes, volumePutPendingBytesMax,
 } from './limits.js';
-import { openBlock } from './seal.js';
+import { mappedOf, openBlock, openBlockPages } from './seal.js';
 
 const zeroBlock = Buffer.alloc(volumeBlockBytes);
 const pagesPerBlock = volumeBlockBytes / volumePageBytes;
@@ -121,7 +121,7 @@ export class Volume implements BlockDevice {
       const whole = this.wholeSourceOf(index);
       if (whole !== undefined) {
         if (whole === 'zero') out.fill(0, at, at + (to - from));
-        else loads.push(this.readBlock(whole).then((plain) => { plain.copy(out, at, from, to); }));
+        else loads.push(this.copyMapped(whole, from, to, out, at));
         return;
       }
       forEachPage(from, to, (page, pageFrom, pageTo) => {
@@ -137,7 +137,7 @@ export class Volume implements BlockDevice {
           loads.push(payload.then((data) => { data.copy(out, into, source.skip + pageFrom, source.skip + pageTo); }));
         } else {
           const base = page * volumePageBytes;
-          loads.push(this.readBlock(source).then((plain) => { plain.copy(out, into, base + pageFrom, base + pageTo); }));
+          loads.push(this.copyMapped(source, base + pageFrom, base + pageTo, out, into));
         }
       });
     });
@@ -205,7 +205,7 @@ export class Volume implements BlockDevice {
       // The write was acked before its chunk was durable; if a crash lost the chunk, no FLUSH or
       // FUA covered the write (both wait for its put), so it may be lost: the block keeps what it
       // held. Pins died with the process; VolumeService.open folds before any GC can run.
-      if (await this.core.chunks.has(record.id)) this.active.set(record.index, { id: record.id, key: record.key });
+      if (await this.core.chunks.has(record.id)) this.active.set(record.index, { id: record.id, key: record.key, paged: record.paged });
       return;
     }
     const length = record.kind === 'write' ? record.data.length : record.length;
@@ -240,9 +240,24 @@ export class Volume implements BlockDevice {
     return load;
   }
 
+  /** Copies bytes [from, to) of a mapped block into `out` at `into`: from the cache or a load
+   * under way if there is one, else, for a few pages of a paged block, from those pages alone. */
+  private async copyMapped(mapped: MappedBlock, from: number, to: number, out: Buffer, into: number): Promise<void> {
+    const firstPage = Math.floor(from / volumePageBytes);
+    const pages = Math.ceil(to / volumePageBytes) - firstPage;
+    if (!mapped.paged || pages > pageReadPagesMax || this.readCache.has(mapped.id) || this.readLoads.has(mapped.id)) {
+      (await this.readBlock(mapped)).copy(out, into, from, to);
+      return;
+    }
+    await this.unsettled.get(mapped.id);
+    const plain = await openBlockPages(this.core.chunks, mapped, firstPage, pages);
+    const skip = firstPage * volumePageBytes;
+    plain.copy(out, into, from - skip, to - skip);
+  }
+
   private async loadBlock(mapped: MappedBlock): Promise<Buffer> {
     await this.unsettled.get(mapped.id);
-    const plain = await openBlock(await this.core.chunks.get(mapped.id), mapped.key);
+    const plain = await openBlock(this.core.chunks, mapped);
     this.readCache.set(mapped.id, plain);
     if (this.readCache.size > readCacheBlocksMax) this.readCache.delete(this.readCache.keys().next().value as ChunkId);
     return plain;
@@ -291,7 +306,7 @@ export class Volume implements BlockDevice {
       if (to - from < volumeBlockBytes) return;
       const plain = data.subarray(at, at + volumeBlockBytes);
       if (plain.equals(zeroBlock)) stored.set(index, 'zero');
-      else seals.push(this.core.seal(plain).then((chunk) => { stored.set(index, { id: chunk.id, key: chunk.key }); this.startPut(chunk); }));
+      else seals.push(this.core.seal(plain).then((chunk) => { stored.set(index, mappedOf(chunk)); this.startPut(chunk); }));
     });
     await Promise.all(seals);
     return stored;
@@ -362,7 +377,7 @@ export class Volume implements BlockDevice {
         } else {
           this.active.set(index, whole);
           this.pinned.push(whole.id);
-          this.log({ kind: 'ref', index, id: whole.id, key: whole.key });
+          this.log({ kind: 'ref', index, id: whole.id, key: whole.key, paged: whole.paged });
         }
         return;
       }

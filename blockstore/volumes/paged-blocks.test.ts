@@ -1,0 +1,136 @@
+// Method: the paged block seal as the volume uses it, on a MemoryChunkStore whose reads are
+// recorded (and, for the corruption cases, damaged on the way out): a small read of a stored
+// block preads only its pages and never the whole chunk; a damaged page fails the read (an
+// error, never wrong bytes) while the block's other pages still read; identical blocks in two
+// volumes are one chunk; and blocks of older builds (whole-chunk seal: 72-byte map entries,
+// kind-3 ref records) still decode and read.
+import { describe, expect, it } from 'vitest';
+import { SplitMix32, sealChunk } from '../../dedup/index.js';
+import { MemoryChunkStore } from '../chunks/index.js';
+import { MemoryMetaStore } from '../meta/index.js';
+import type { ChunkId } from './deps.js';
+import { decodeJournalRecord, encodeJournalRecord } from './journal-format.js';
+import { MemoryJournalStore } from './journal.js';
+import { sealedPageCiphertextBytes, volumeBlockBytes, volumePageBytes } from './limits.js';
+import { BlockEntryCodec } from './records.js';
+import type { Volume } from './volume.js';
+import { VolumeService } from './volume-service.js';
+
+const block = volumeBlockBytes;
+const page = volumePageBytes;
+const filled = (length: number, seed: number) => new SplitMix32(seed).fill(Buffer.alloc(length)) as Buffer;
+
+/** Records every read; `damage` flips one byte of what readCiphertext returns at that chunk offset. */
+class RecordingChunkStore extends MemoryChunkStore {
+  readonly reads: Array<{ kind: 'get' | 'range'; id: ChunkId; offset?: number; length?: number }> = [];
+  damage: { id: ChunkId; at: number } | undefined;
+
+  override async get(id: ChunkId): Promise<Buffer> {
+    this.reads.push({ kind: 'get', id });
+    return super.get(id);
+  }
+
+  override async readCiphertext(id: ChunkId, offset: number, length: number): Promise<Buffer> {
+    this.reads.push({ kind: 'range', id, offset, length });
+    const bytes = await super.readCiphertext(id, offset, length);
+    const damage = this.damage;
+    if (damage && damage.id === id && damage.at >= offset && damage.at < offset + length) bytes[damage.at - offset] ^= 0x20;
+    return bytes;
+  }
+}
+
+async function setup() {
+  const meta = new MemoryMetaStore();
+  const chunks = new RecordingChunkStore({ meta });
+  let ids = 0;
+  const service = await VolumeService.open({
+    meta, chunks, journals: new MemoryJournalStore(), masterKey: Buffer.alloc(32, 7), saltFor: () => Buffer.alloc(32, 1),
+    clock: () => 1, newId: () => (ids++).toString(16).padStart(8, '0'), location: 'test',
+  });
+  const volume = async (name: string) => {
+    await service.create(name, 8 * block);
+    // The handle's shared Volume (private to the handle): the tests look at its map and overlay.
+    return ((await service.exports.open(name)) as unknown as { volume: Volume }).volume;
+  };
+  return { chunks, service, volume };
+}
+
+describe('paged blocks in a volume', () => {
+  it('a 4 KiB read of a stored block preads that one page (4,112 bytes), not the chunk', async () => {
+    const { chunks, service, volume } = await setup();
+    const device = await volume('v');
+    const data = filled(2 * block, 1);
+    await device.write(block, data, true);
+    const id = device.map.visible(1)?.id ?? (device.active.get(1) as { id: ChunkId }).id;
+    chunks.reads.length = 0;
+    expect((await device.read(block + 5 * page, page)).equals(data.subarray(5 * page, 6 * page))).toBe(true);
+    expect(chunks.reads).toEqual([{ kind: 'range', id, offset: 5 * sealedPageCiphertextBytes, length: sealedPageCiphertextBytes }]);
+    // An unaligned 6 KiB read spans two pages: one pread of both.
+    chunks.reads.length = 0;
+    expect((await device.read(block + 3 * page + 100, 6 * 1024)).equals(data.subarray(3 * page + 100, 3 * page + 100 + 6 * 1024))).toBe(true);
+    expect(chunks.reads).toEqual([{ kind: 'range', id, offset: 3 * sealedPageCiphertextBytes, length: 2 * sealedPageCiphertextBytes }]);
+    // A whole-block read opens every page (no sha256 get) and reads back exactly.
+    expect((await device.read(block, 2 * block)).equals(data)).toBe(true);
+    expect(chunks.reads.every((read) => read.kind === 'range')).toBe(true);
+    await service.close();
+  });
+
+  it('a flipped byte in a stored page fails reads of that page (never wrong bytes); other pages still read', async () => {
+    const { chunks, service, volume } = await setup();
+    const device = await volume('v');
+    const data = filled(block, 2);
+    await device.write(0, data, true);
+    await device.foldNow();
+    const mapped = device.map.visible(0);
+    expect(mapped?.paged).toBe(true);
+    chunks.damage = { id: mapped!.id, at: 7 * sealedPageCiphertextBytes + 1234 };
+    await expect(device.read(7 * page, page)).rejects.toMatchObject({ code: 'ChunkCorrupt' });
+    await expect(device.read(7 * page + 4000, 200)).rejects.toMatchObject({ code: 'ChunkCorrupt' });
+    await expect(device.read(0, block)).rejects.toMatchObject({ code: 'ChunkCorrupt' });
+    expect((await device.read(6 * page, page)).equals(data.subarray(6 * page, 7 * page))).toBe(true);
+    expect((await device.read(8 * page, 2 * page)).equals(data.subarray(8 * page, 10 * page))).toBe(true);
+    chunks.damage = undefined;
+    expect((await device.read(0, block)).equals(data)).toBe(true);
+    await service.close();
+  });
+
+  it('an identical block written to two volumes is one chunk (the paged seal is convergent)', async () => {
+    const { chunks, service, volume } = await setup();
+    const data = filled(block, 3);
+    const first = await volume('a');
+    const second = await volume('b');
+    await first.write(2 * block, data, true);
+    await second.write(5 * block, data, true);
+    await first.foldNow();
+    await second.foldNow();
+    expect(first.map.visible(2)?.id).toBe(second.map.visible(5)?.id);
+    expect((await chunks.stats()).chunks).toBe(1);
+    await service.close();
+  });
+
+  it('reads blocks of older builds: whole-chunk-sealed chunks behind 72-byte map entries and kind-3 ref records', async () => {
+    const { chunks, service, volume } = await setup();
+    const device = await volume('v');
+    const data = filled(block, 4);
+    const legacy = sealChunk(data, Buffer.alloc(32, 1));
+    await chunks.put(legacy.id, legacy.ciphertext);
+    const codec = new BlockEntryCodec(Buffer.alloc(32, 7));
+    const entry = codec.encode({ id: legacy.id, key: legacy.key, paged: false });
+    expect(entry.length).toBe(72);
+    const decoded = codec.decode(entry);
+    expect(decoded).toEqual({ id: legacy.id, key: legacy.key, paged: false });
+    expect(codec.encode({ id: legacy.id, key: legacy.key, paged: true }).length).toBe(73);
+    expect(codec.decode(codec.encode({ id: legacy.id, key: legacy.key, paged: true }))?.paged).toBe(true);
+    device.map.own.set(3, decoded);
+    expect((await device.read(3 * block + 2 * page, page)).equals(data.subarray(2 * page, 3 * page))).toBe(true);
+    expect((await device.read(3 * block, block)).equals(data)).toBe(true);
+    const key = Buffer.alloc(32, 9);
+    for (const paged of [false, true]) {
+      const bytes = Buffer.concat(encodeJournalRecord(key, 1, { kind: 'ref', index: 3, id: legacy.id, key: legacy.key, paged }));
+      expect(bytes.readUInt8(4)).toBe(paged ? 4 : 3);
+      expect(decodeJournalRecord(key, bytes, 1)).toEqual({ kind: 'ref', index: 3, id: legacy.id, key: legacy.key, paged });
+    }
+    device.map.own.delete(3);
+    await service.close();
+  });
+});
