@@ -16,6 +16,7 @@ const tinySegments = { segmentBytesMax: 64 * 1024 + 1024, chunkBytesMax: 60 * 10
 
 chunkStoreConformance('SegmentChunkStore', () => openTempStore());
 chunkStoreConformance('SegmentChunkStore with 64 KiB segments', () => openTempStore(tinySegments));
+chunkStoreConformance('SegmentChunkStore committing in slices of 3 ids', () => openTempStore({ commitSliceIds: 3 }));
 
 function sample(seed: string, length = 4096): { id: ChunkId; bytes: Buffer } {
   const bytes = chunkBytes(seed, length);
@@ -52,6 +53,31 @@ describe('SegmentChunkStore on disk', () => {
     const raw = await store.readCiphertext(bad.id, 0, bad.bytes.length);
     expect(raw.equals(bad.bytes)).toBe(false);
     expect(raw[100]).toBe(bad.bytes[100] ^ 0x01);
+  });
+
+  it('a commit of more ids than commitSliceIds is one atomic batch: all counts and metaOps, or nothing', async () => {
+    temp = await openTempStore({ commitSliceIds: 8 });
+    store = temp.store;
+    const chunks = Array.from({ length: 50 }, (_, index) => sample(`sliced${index}`, 1000 + index));
+    await Promise.all(chunks.map((chunk) => store.put(chunk.id, chunk.bytes)));
+    const absent = sample('never put');
+    // The absent chunk sits in the last slice: the first six slices were already staged into the batch.
+    const refused = new Map<ChunkId, number>([...chunks.map((chunk): [ChunkId, number] => [chunk.id, 2]), [absent.id, 1]]);
+    const error = await store.commit(refused, [{ type: 'put', key: 'o/sliced', value: Buffer.from('x') }]).catch((caught: unknown) => caught);
+    expect(isChunkStoreError(error, 'ChunkMissing')).toBe(true);
+    for (const chunk of chunks) expect(await store.refCount(chunk.id)).toBe(0);
+    expect(await temp.meta.get('o/sliced')).toBeUndefined();
+    // The store is still usable, and small commits racing a big one add up.
+    await Promise.all([
+      store.commit(new Map(chunks.map((chunk) => [chunk.id, 2])), [{ type: 'put', key: 'o/sliced', value: Buffer.from('y') }]),
+      ...chunks.slice(0, 5).map((chunk) => store.commit(new Map([[chunk.id, 1]]), [])),
+    ]);
+    expect(await store.refCount(chunks[0].id)).toBe(3);
+    expect(await store.refCount(chunks[49].id)).toBe(2);
+    expect((await temp.meta.get('o/sliced'))?.toString()).toBe('y');
+    await store.commit(new Map(chunks.map((chunk) => [chunk.id, -2])), []);
+    expect((await store.gc()).chunksFreed).toBe(45); // the sliced commit released the puts' pins
+    expect(await store.refCount(chunks[0].id)).toBe(1);
   });
 
   it('readCiphertext from offset 0 checks the record header', async () => {

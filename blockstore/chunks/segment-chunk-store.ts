@@ -370,7 +370,8 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
     this.commitScheduled = this.indexLock.run(async () => {
       const group = this.takeCommitGroup();
       try {
-        await this.commitGroup(group);
+        if (this.sliced(group[0])) await this.commitSliced(group[0]);
+        else await this.commitGroup(group);
       } catch (error) {
         this.fail(error);
         for (const request of group) request.reject(error);
@@ -386,6 +387,10 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
     let ops = 0;
     while (this.commitQueue.length > 0 && group.length < this.limits.commitGroupMax) {
       const next = this.commitQueue[0];
+      if (this.sliced(next)) {
+        if (group.length === 0) group.push(this.commitQueue.shift()!);
+        break;
+      }
       const nextOps = next.refDeltas.size + next.metaOps.length;
       if (group.length > 0 && ops + nextOps > this.limits.commitOpsMax * 2) break;
       group.push(this.commitQueue.shift()!);
@@ -396,13 +401,13 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
 
   /** Stages each commit on top of the previous ones; one batch for all that validate. */
   private async commitGroup(group: readonly CommitRequest[]): Promise<void> {
-    const current = await this.loadEntries(group);
+    const current = await this.loadEntries(group.flatMap((request) => [...request.refDeltas].filter(([, delta]) => delta !== 0).map(([id]) => id)));
     const accepted: CommitRequest[] = [];
     const changed = new Set<ChunkId>();
     const ops: MetaOp[] = [];
     for (const request of group) {
       const staged = new Map<ChunkId, ChunkEntryV1>();
-      const error = this.stageDeltas(request, current, staged);
+      const error = this.stageDeltas(request.refDeltas, current, staged);
       if (error !== undefined) { request.reject(error); continue; }
       for (const [id, entry] of staged) { current.set(id, entry); changed.add(id); }
       ops.push(...request.metaOps);
@@ -417,10 +422,44 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
     }
   }
 
-  private async loadEntries(group: readonly CommitRequest[]): Promise<Map<ChunkId, ChunkEntryV1 | undefined>> {
-    const ids = new Set<ChunkId>();
-    for (const request of group) for (const [id, delta] of request.refDeltas) if (delta !== 0) ids.add(id);
-    const list = [...ids];
+  private sliced(request: CommitRequest): boolean {
+    return request.refDeltas.size > this.limits.commitSliceIds;
+  }
+
+  /**
+   * One big commit, alone (see takeCommitGroup): each slice of ids is looked up, staged and
+   * encoded into the MetaStore's batch, then dropped, so heap holds one slice, not every id's
+   * entry, staged copy and op. Still one atomic batch: a bad delta in any slice writes nothing
+   * and rejects only this request; a MetaStore failure propagates (the store fails).
+   */
+  private async commitSliced(request: CommitRequest): Promise<void> {
+    const ids = [...request.refDeltas.keys()];
+    const step = this.limits.commitSliceIds;
+    let refused: Error | undefined;
+    const slices = async function* (this: SegmentChunkStore): AsyncIterable<readonly MetaOp[]> {
+      for (let start = 0; start < ids.length; start += step) {
+        const deltas = ids.slice(start, start + step).map((id) => [id, request.refDeltas.get(id)!] as const);
+        const current = await this.loadEntries(deltas.map(([id]) => id));
+        const staged = new Map<ChunkId, ChunkEntryV1>();
+        refused = this.stageDeltas(deltas, current, staged);
+        if (refused !== undefined) throw refused;
+        yield Array.from(staged, ([id, entry]): MetaOp => ({ type: 'put', key: chunkKeyOf(id), value: encodeChunkEntryV1(entry) }));
+      }
+      yield request.metaOps;
+    }.call(this);
+    try {
+      await this.meta.batchFrom(slices);
+    } catch (error) {
+      if (refused === undefined) throw error;
+      request.reject(refused);
+      return;
+    }
+    for (const [id, delta] of request.refDeltas) if (delta > 0) this.pins.release(id);
+    request.resolve();
+  }
+
+  private async loadEntries(ids: Iterable<ChunkId>): Promise<Map<ChunkId, ChunkEntryV1 | undefined>> {
+    const list = [...new Set(ids)];
     const current = new Map<ChunkId, ChunkEntryV1 | undefined>();
     for (let start = 0; start < list.length; start += 256) {
       const slice = list.slice(start, start + 256);
@@ -430,8 +469,8 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
     return current;
   }
 
-  private stageDeltas(request: CommitRequest, current: ReadonlyMap<ChunkId, ChunkEntryV1 | undefined>, staged: Map<ChunkId, ChunkEntryV1>): Error | undefined {
-    for (const [id, delta] of request.refDeltas) {
+  private stageDeltas(deltas: Iterable<readonly [ChunkId, number]>, current: ReadonlyMap<ChunkId, ChunkEntryV1 | undefined>, staged: Map<ChunkId, ChunkEntryV1>): Error | undefined {
+    for (const [id, delta] of deltas) {
       if (delta === 0) continue;
       const entry = current.get(id);
       if (entry === undefined) {

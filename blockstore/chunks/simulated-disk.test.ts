@@ -31,6 +31,13 @@ function fencedMeta(inner: MetaStore, fence: Fence): MetaStore {
     get: async (key) => { check(); return inner.get(key); },
     getMany: async (keys) => { check(); return inner.getMany(keys); },
     batch: async (ops) => { check(); return inner.batch(ops); },
+    batchFrom: async (slices) => {
+      check();
+      return inner.batchFrom((async function* () {
+        for await (const slice of slices) { check(); yield slice; }
+        check();
+      })());
+    },
     iterate: (range) => { check(); return inner.iterate(range); },
     close: async () => undefined,
   };

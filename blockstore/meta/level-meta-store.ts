@@ -10,8 +10,9 @@ import {
   assertValidBatch, assertValidKey, assertValidKeys, assertValidRange, type MetaOp, type MetaRange, type MetaStore,
 } from './meta-store.js';
 
+/** A caller's batch: its ops, or (batchFrom) the slices they come in; the latter goes alone. */
 interface PendingBatch {
-  ops: readonly MetaOp[];
+  ops: readonly MetaOp[] | AsyncIterable<readonly MetaOp[]>;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -53,6 +54,19 @@ export class LevelMetaStore implements MetaStore {
       return Promise.reject(error);
     }
     if (ops.length === 0) return Promise.resolve();
+    return this.enqueue(ops);
+  }
+
+  batchFrom(slices: AsyncIterable<readonly MetaOp[]>): Promise<void> {
+    try {
+      this.assertOpen();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.enqueue(slices);
+  }
+
+  private enqueue(ops: PendingBatch['ops']): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ ops, resolve, reject });
       if (this.draining === undefined) this.draining = this.drain();
@@ -97,9 +111,15 @@ export class LevelMetaStore implements MetaStore {
         const batch = this.db.batch();
         try {
           for (const pending of group) {
-            for (const op of pending.ops) {
-              if (op.type === 'put') batch.put(op.key, op.value);
-              else batch.del(op.key);
+            if (Array.isArray(pending.ops)) addOps(batch, pending.ops as readonly MetaOp[]);
+            else {
+              let count = 0;
+              for await (const slice of pending.ops as AsyncIterable<readonly MetaOp[]>) {
+                assertValidBatch(slice);
+                count += slice.length;
+                assert(count <= metaLimits.batchOpsMax, `batch has more than ${metaLimits.batchOpsMax} ops`);
+                addOps(batch, slice);
+              }
             }
           }
           this.writesIssued++;
@@ -119,10 +139,11 @@ export class LevelMetaStore implements MetaStore {
   /** Takes queued batches up to the group limits; always at least one so a huge batch still goes. */
   private takeGroup(): PendingBatch[] {
     const group: PendingBatch[] = [this.queue.shift()!];
+    if (!Array.isArray(group[0].ops)) return group; // slices of unknown count go alone
     let opCount = group[0].ops.length;
     while (this.queue.length > 0 && group.length < metaLimits.groupCommitBatchesMax) {
       const next = this.queue[0];
-      if (opCount + next.ops.length > metaLimits.groupCommitOpsMax) break;
+      if (!Array.isArray(next.ops) || opCount + next.ops.length > metaLimits.groupCommitOpsMax) break;
       group.push(this.queue.shift()!);
       opCount += next.ops.length;
     }
@@ -132,5 +153,12 @@ export class LevelMetaStore implements MetaStore {
 
   private assertOpen(): void {
     assert(!this.closed, 'LevelMetaStore used after close');
+  }
+}
+
+function addOps(batch: { put(key: string, value: Buffer): unknown; del(key: string): unknown }, ops: readonly MetaOp[]): void {
+  for (const op of ops) {
+    if (op.type === 'put') batch.put(op.key, op.value);
+    else batch.del(op.key);
   }
 }

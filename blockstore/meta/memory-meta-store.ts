@@ -2,6 +2,7 @@
 // that "durable" means "until the process exits". Values are copied in and out so that buffer
 // ownership behaves exactly as documented in meta-store.ts.
 import { assert } from '../../dedup/errors.js';
+import { metaLimits } from './limits.js';
 import {
   assertValidBatch, assertValidKey, assertValidKeys, assertValidRange, compareKeys, keyInRange,
   type MetaOp, type MetaRange, type MetaStore,
@@ -37,6 +38,17 @@ export class MemoryMetaStore implements MetaStore {
       if (op.type === 'put') this.put(op.key, Buffer.from(op.value));
       else this.del(op.key);
     }
+  }
+
+  async batchFrom(slices: AsyncIterable<readonly MetaOp[]>): Promise<void> {
+    this.assertOpen();
+    const ops: MetaOp[] = [];
+    for await (const slice of slices) {
+      assertValidBatch(slice);
+      for (const op of slice) ops.push(op);
+      assert(ops.length <= metaLimits.batchOpsMax, `batch has more than ${metaLimits.batchOpsMax} ops`);
+    }
+    return this.batch(ops);
   }
 
   async *iterate(range: MetaRange): AsyncIterable<[string, Buffer]> {

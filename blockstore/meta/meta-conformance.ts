@@ -4,7 +4,7 @@
 // buffer ownership, and (when the factory can reopen) durability across close/open.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AssertionError } from '../../dedup/errors.js';
-import type { MetaStore } from './meta-store.js';
+import type { MetaOp, MetaStore } from './meta-store.js';
 
 export interface MetaStoreFixture {
   store: MetaStore;
@@ -125,6 +125,36 @@ export function metaStoreConformance(name: string, openFixture: () => Promise<Me
       expect((await store.get('own/1'))!.toString()).toBe('abc');
       for await (const [, iterated] of store.iterate({ gte: 'own/' })) iterated.fill(0x78);
       expect((await store.get('own/1'))!.toString()).toBe('abc');
+    });
+
+    it('batchFrom applies every slice in order as one batch; a throwing source writes nothing', async () => {
+      async function* slices(fail: boolean): AsyncIterable<MetaOp[]> {
+        for (let slice = 0; slice < 5; slice++) {
+          yield Array.from({ length: 100 }, (_, index) => ({ type: 'put' as const, key: `s/${slice}/${String(index).padStart(3, '0')}`, value: bytes(`${slice}`) }));
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        if (fail) throw new Error('source failed');
+        yield [{ type: 'del', key: 's/0/000' }, { type: 'put', key: 's/1/000', value: bytes('last wins') }];
+      }
+      const racing = store.batch([{ type: 'put', key: 'r/alongside', value: bytes('1') }]);
+      await expect(store.batchFrom(slices(true))).rejects.toThrow('source failed');
+      await racing;
+      expect(await collect(store.iterate({ gte: 's/', lt: 's0' }))).toEqual([]);
+      await store.batchFrom(slices(false));
+      const written = await collect(store.iterate({ gte: 's/', lt: 's0' }));
+      expect(written.length).toBe(499);
+      expect(await store.get('s/0/000')).toBeUndefined();
+      expect((await store.get('s/1/000'))?.toString()).toBe('last wins');
+      expect((await store.get('r/alongside'))?.toString()).toBe('1');
+    });
+
+    it('batchFrom with an invalid op in a later slice applies nothing', async () => {
+      async function* slices(): AsyncIterable<MetaOp[]> {
+        yield [{ type: 'put', key: 'v/ok', value: bytes('1') }];
+        yield [{ type: 'put', key: '', value: bytes('2') }];
+      }
+      await expect(store.batchFrom(slices())).rejects.toBeInstanceOf(AssertionError);
+      expect(await store.get('v/ok')).toBeUndefined();
     });
 
     it('concurrent batches all apply, each atomically', async () => {

@@ -52,6 +52,14 @@ export interface MetaStore {
    */
   getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]>;
   batch(ops: readonly MetaOp[]): Promise<void>;
+  /**
+   * One `batch` whose ops arrive in slices: `slices` is pulled one slice at a time (each checked
+   * like a batch; ≤ batchOpsMax ops in all) into a single atomic, durable write, so a huge batch
+   * never lives as JS objects all at once (a 5 GiB object's 82k count updates: ~0.5 KB of heap
+   * each as op objects, ~0.1 KB in LevelDB's native batch). If `slices` throws, nothing is
+   * written and batchFrom rejects with that error. Other batches wait while it is pulled.
+   */
+  batchFrom(slices: AsyncIterable<readonly MetaOp[]>): Promise<void>;
   iterate(range: MetaRange): AsyncIterable<[string, Buffer]>;
   /** Waits for in-flight batches, then releases files. Calls after close reject. */
   close(): Promise<void>;
