@@ -102,7 +102,8 @@ export function openPagedBlockPages(ciphertext: Uint8Array, key: Uint8Array, fir
   if (!Number.isInteger(pages) || pages < 1 || firstPage + pages > pagedBlockPages) {
     throw new DedupError('ChunkCorrupt', `${ciphertext.length} bytes from page ${firstPage} are not whole pages of a paged block`);
   }
-  const plain = Buffer.allocUnsafe(pages * sealedPageBytes);
+  // One page (a 4 KiB read) is returned as GCM's own output buffer: no second allocation.
+  const plain = pages === 1 ? undefined : Buffer.allocUnsafe(pages * sealedPageBytes);
   for (let at = 0; at < pages; at++) {
     const page = firstPage + at;
     const sealed = ciphertext.subarray(at * sealedPageCiphertextBytes, (at + 1) * sealedPageCiphertextBytes);
@@ -117,8 +118,10 @@ export function openPagedBlockPages(ciphertext: Uint8Array, key: Uint8Array, fir
       throw new DedupError('ChunkCorrupt', `page ${page} of a paged block failed AES-GCM authentication`, { cause: error });
     }
     assert(body.length === sealedPageBytes && last.length === 0, 'GCM decrypts a page in update');
+    if (plain === undefined) return body;
     plain.set(body, at * sealedPageBytes);
   }
+  assert(plain !== undefined, 'several pages fill one buffer');
   return plain;
 }
 
