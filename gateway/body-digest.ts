@@ -1,14 +1,15 @@
 // The integrity checks of an uploaded body: Content-MD5 (also the ETag), and the flexible
 // checksums x-amz-checksum-* sent as headers or as aws-chunked trailers (S3 User Guide,
 // "Checking object integrity"). A mismatch throws before anything becomes visible.
-import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { S3Error } from './s3-errors.js';
-import { ChecksumSet, algorithmsForHeaders, expectedChecksumsFromHeaders } from './checksums/checksum-set.js';
+import { ChecksumSet, algorithmsForHeaders, expectedChecksumsFromHeaders, verifyDigests, digestBase64, type ChecksumAlgorithm, type ExpectedChecksums } from './checksums/checksum-set.js';
+import { OffThreadChecksumSet } from './checksums/digest-thread.js';
 import type { RequestHeaders } from './auth/sigv4-canonical.js';
-import type { BodyDigest } from './service/objects.js';
+import type { BodyDigest, DigestResult } from './service/objects.js';
 import type { ChecksumValue } from './service/records.js';
 import { header } from './routes/context.js';
+import { digestLimits } from './limits.js';
 
 const algorithms: readonly ChecksumValue['algorithm'][] = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'];
 
@@ -25,31 +26,44 @@ export function checksumAlgorithmOf(value: string | undefined): ChecksumValue['a
   return upper;
 }
 
-/** MD5 only (UploadPartCopy, internal copies). */
-export function md5Digest(): BodyDigest {
-  const md5 = createHash('md5');
-  return { update: (piece) => { md5.update(piece); }, finish: () => ({ md5Hex: md5.digest('hex') }) };
+/**
+ * A BodyDigest over `algorithms` for a body of `length` bytes: hashed on the digest worker when
+ * the body is large (digestLimits.offThreadBytesMin), inline otherwise. `expected` is read at
+ * finish() and its values verified; `result` builds the answer from the digests.
+ */
+function bodyDigest(algorithms: ChecksumAlgorithm[], length: number, expected: () => ExpectedChecksums,
+  result: (digests: ReadonlyMap<ChecksumAlgorithm, Buffer>) => DigestResult): BodyDigest {
+  const set = length >= digestLimits.offThreadBytesMin ? new OffThreadChecksumSet(algorithms) : new ChecksumSet(algorithms);
+  return {
+    update: (piece) => set.update(piece),
+    async finish() {
+      const digests = await set.digest();
+      verifyDigests(digests, expected());
+      return result(digests);
+    },
+    abandon: () => { if (set instanceof OffThreadChecksumSet) set.abandon(); },
+  };
+}
+
+/** MD5 only (UploadPartCopy, internal copies) of a body of `length` bytes. */
+export function md5Digest(length: number): BodyDigest {
+  return bodyDigest(['MD5'], length, () => ({}), (digests) => ({ md5Hex: digests.get('MD5')!.toString('hex') }));
 }
 
 /**
- * Builds the digest for a request. `trailers` is read at finish(), after the body has been
- * decoded, because aws-chunked bodies carry their checksum after the data.
- * `alwaysCompute` is the upload's algorithm for parts of a multipart upload that has one.
+ * Builds the digest for a request whose body is `length` bytes. `trailers` is read at finish(),
+ * after the body has been decoded, because aws-chunked bodies carry their checksum after the
+ * data. `alwaysCompute` is the upload's algorithm for parts of a multipart upload that has one.
  */
-export function requestDigest(request: FastifyRequest, trailers: () => ReadonlyMap<string, string>, alwaysCompute?: ChecksumValue['algorithm']): BodyDigest {
+export function requestDigest(request: FastifyRequest, trailers: () => ReadonlyMap<string, string>, length: number, alwaysCompute?: ChecksumValue['algorithm']): BodyDigest {
   const headers = request.headers as RequestHeaders;
   expectedChecksumsFromHeaders(headers); // malformed declared values fail before the body is read
   const requested = checksumAlgorithmOf(header(request, 'x-amz-sdk-checksum-algorithm'));
   const chosen = algorithmsForHeaders(headers).filter((name) => name !== 'MD5') as ChecksumValue['algorithm'][];
   const algorithm = chosen[0] ?? requested ?? alwaysCompute;
-  const set = new ChecksumSet(algorithm ? ['MD5', algorithm] : ['MD5']);
-  return {
-    update: (piece) => set.update(piece),
-    finish() {
-      set.verify(expectedChecksumsFromHeaders(headers, trailers()));
-      const result: ReturnType<BodyDigest['finish']> = { md5Hex: set.hex('MD5') };
-      if (algorithm) result.checksum = { algorithm, value: set.base64(algorithm), type: 'FULL_OBJECT' };
-      return result;
-    },
-  };
+  return bodyDigest(algorithm ? ['MD5', algorithm] : ['MD5'], length, () => expectedChecksumsFromHeaders(headers, trailers()), (digests) => {
+    const result: DigestResult = { md5Hex: digests.get('MD5')!.toString('hex') };
+    if (algorithm) result.checksum = { algorithm, value: digestBase64(digests, algorithm), type: 'FULL_OBJECT' };
+    return result;
+  });
 }

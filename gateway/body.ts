@@ -37,7 +37,7 @@ export function objectBody(request: FastifyRequest, auth: AuthenticatedRequest, 
   const decoder = bodyDecoderFor(auth.payload, request.headers as Record<string, string | string[] | undefined>);
   pipeline(request.raw, decoder, () => {});
   const trailers = (): ReadonlyMap<string, string> => (decoder instanceof AwsChunkedDecoder ? decoder.trailers : new Map());
-  const digest = requestDigest(request, trailers, alwaysCompute);
+  const digest = requestDigest(request, trailers, length, alwaysCompute);
   return { body: checkedPieces(decoder, length, controller.signal), digest, signal: controller.signal };
 }
 
@@ -65,10 +65,15 @@ export async function readSmallBody(request: FastifyRequest, auth: Authenticated
   if (header(request, 'content-length') === undefined && header(request, 'x-amz-decoded-content-length') === undefined && header(request, 'transfer-encoding') === undefined) return Buffer.alloc(0);
   const { body, digest } = objectBody(request, auth, maxBytes);
   const pieces: Buffer[] = [];
-  for await (const piece of body) {
-    pieces.push(piece);
-    digest.update(piece);
+  try {
+    for await (const piece of body) {
+      pieces.push(piece);
+      await digest.update(piece);
+    }
+  } catch (error) {
+    digest.abandon();
+    throw error;
   }
-  digest.finish();
+  await digest.finish();
   return Buffer.concat(pieces);
 }

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Crc32 as SdkCrc32 } from '@aws-sdk/checksums/crc';
+import { CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { removeDataDir, startCairn, type CairnProcess } from './helpers/cairn-process.js';
 import { s3ClientFor, seededBytes } from './helpers/s3-client.js';
 import { runCli } from './helpers/cli.js';
@@ -176,6 +177,28 @@ describe('bodies that are not what they claim', () => {
     });
     expect([response.status, response.code]).toEqual([400, 'BadDigest']);
     expect(await keyExists('trailer-wrong')).toBe(false);
+  });
+
+  // Bodies of digestLimits.offThreadBytesMin (1 MiB) and more are hashed on the digest worker:
+  // the same answers must come from there.
+  it('large bodies (hashed off-thread): a wrong Content-MD5 or CRC32 trailer answers BadDigest; a right one stores with ETag = MD5', async () => {
+    const data = seededBytes(307, 2 * 1024 * 1024 + 17);
+    const wrongMd5 = await signedSend(cairn, { method: 'PUT', path: `/${bucket}/large-md5-wrong`, body: data, headers: { 'content-md5': md5Base64(Buffer.from('other')) } });
+    expect([wrongMd5.status, wrongMd5.code]).toEqual([400, 'BadDigest']);
+    expect(await keyExists('large-md5-wrong')).toBe(false);
+    const framed = (trailer: string) => Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from(`\r\n0\r\nx-amz-checksum-crc32:${trailer}\r\n\r\n`)]);
+    const trailerHeaders = { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(data.length), 'x-amz-trailer': 'x-amz-checksum-crc32' };
+    const wrongCrc = await signedSend(cairn, { method: 'PUT', path: `/${bucket}/large-crc-wrong`, body: framed('AAAAAA=='), payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', headers: trailerHeaders });
+    expect([wrongCrc.status, wrongCrc.code]).toEqual([400, 'BadDigest']);
+    expect(await keyExists('large-crc-wrong')).toBe(false);
+    const crc = new SdkCrc32();
+    crc.update(data);
+    const good = await signedSend(cairn, { method: 'PUT', path: `/${bucket}/large-good`, body: framed(Buffer.from(await crc.digest()).toString('base64')), payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', headers: { ...trailerHeaders, 'content-md5': md5Base64(data) } });
+    expect(good.status).toBe(200);
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'large-good' }));
+    expect(got.ETag).toBe(`"${createHash('md5').update(data).digest('hex')}"`);
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(data)).toBe(true);
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'large-good' })); // the last test lists exactly what it expects
   });
 
   it('a wrong x-amz-checksum-crc32 answers BadDigest and stores nothing', async () => {

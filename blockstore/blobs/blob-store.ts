@@ -29,8 +29,11 @@ export interface BlobStoreDeps {
 export interface BlobWriteOptions {
   saltIndex: number;
   chunker?: ChunkerParams;
-  /** Called with every plaintext piece as it streams past (checksums, ETags, byte counts). */
-  onData?: (piece: Buffer) => void;
+  /**
+   * Called with every plaintext piece as it streams past (checksums, ETags, byte counts), before
+   * the chunker sees it; a returned promise is awaited before the next piece (backpressure).
+   */
+  onData?: (piece: Buffer) => Promise<void> | void;
   signal?: AbortSignal;
 }
 
@@ -60,7 +63,8 @@ export class BlobStore {
       for await (const piece of source) {
         if (options.signal?.aborted) throw new CairnError('Aborted', 'write aborted');
         const buffer = typeof piece === 'string' ? Buffer.from(piece) : Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-        options.onData?.(buffer);
+        const observed = options.onData?.(buffer);
+        if (observed !== undefined) await observed;
         for (const chunk of chunker.push(buffer)) await writer.add(chunk);
       }
       for (const chunk of chunker.end()) await writer.add(chunk);

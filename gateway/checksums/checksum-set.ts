@@ -4,14 +4,14 @@
 // S3 API Reference, "List of error codes" (InvalidDigest for a Content-MD5 that is not a valid
 // MD5, BadDigest when it does not match what was received).
 
-import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { assert } from '../../dedup/errors.js';
 import type { RequestHeaders } from '../auth/sigv4-canonical.js';
 import { S3Error } from '../s3-errors.js';
-import { Crc32, Crc32c, Crc64Nvme, type RunningCrc } from './crc.js';
+import type { RunningCrc } from './crc.js';
+import { digesterFor, type ChecksumAlgorithm } from './digesters.js';
 
-export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256' | 'MD5';
+export type { ChecksumAlgorithm } from './digesters.js';
 
 /** Digest length in bytes, to validate declared values before the body is read. */
 export const checksumBytes: { readonly [Algorithm in ChecksumAlgorithm]: number } = {
@@ -34,22 +34,6 @@ const flexibleAlgorithms = Object.keys(checksumHeaderNames) as FlexibleAlgorithm
 export interface ExpectedChecksums {
   readonly contentMd5?: string;
   readonly checksums?: Readonly<Partial<Record<FlexibleAlgorithm, string>>>;
-}
-
-function hashDigester(name: string): RunningCrc {
-  const hash: Hash = createHash(name);
-  return { update: (data) => void hash.update(data), digest: () => hash.digest() };
-}
-
-function digesterFor(algorithm: ChecksumAlgorithm): RunningCrc {
-  switch (algorithm) {
-    case 'CRC32': return new Crc32();
-    case 'CRC32C': return new Crc32c();
-    case 'CRC64NVME': return new Crc64Nvme();
-    case 'SHA1': return hashDigester('sha1');
-    case 'SHA256': return hashDigester('sha256');
-    case 'MD5': return hashDigester('md5');
-  }
 }
 
 function isBase64Of(value: string, length: number): boolean {
@@ -88,9 +72,7 @@ export class ChecksumSet {
   }
 
   base64(algorithm: ChecksumAlgorithm): string {
-    const value = this.digest().get(algorithm);
-    assert(value !== undefined, `ChecksumSet does not compute ${algorithm}`);
-    return value.toString('base64');
+    return digestBase64(this.digest(), algorithm);
   }
 
   hex(algorithm: ChecksumAlgorithm): string {
@@ -100,17 +82,29 @@ export class ChecksumSet {
   /** Throws BadDigest when a declared value differs from what was received. Values must have
    *  been validated (expectedChecksumsFromHeaders) and computed by this set. */
   verify(expected: ExpectedChecksums): void {
-    if (expected.contentMd5 !== undefined && this.base64('MD5') !== expected.contentMd5) {
-      throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.', {
-        extra: { ExpectedDigest: expected.contentMd5, CalculatedDigest: this.base64('MD5') },
-      });
-    }
-    for (const algorithm of flexibleAlgorithms) {
-      const declared = expected.checksums?.[algorithm];
-      if (declared === undefined) continue;
-      if (this.base64(algorithm) !== declared) {
-        throw new S3Error('BadDigest', `The ${algorithm} you specified did not match the calculated checksum.`);
-      }
+    verifyDigests(this.digest(), expected);
+  }
+}
+
+/** A computed digest in S3's base64 form; the algorithm must be one that was computed. */
+export function digestBase64(digests: ReadonlyMap<ChecksumAlgorithm, Buffer>, algorithm: ChecksumAlgorithm): string {
+  const value = digests.get(algorithm);
+  assert(value !== undefined, `digest ${algorithm} was not computed`);
+  return value.toString('base64');
+}
+
+/** verify() for digests computed elsewhere (the digest worker): BadDigest on any mismatch. */
+export function verifyDigests(digests: ReadonlyMap<ChecksumAlgorithm, Buffer>, expected: ExpectedChecksums): void {
+  if (expected.contentMd5 !== undefined && digestBase64(digests, 'MD5') !== expected.contentMd5) {
+    throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.', {
+      extra: { ExpectedDigest: expected.contentMd5, CalculatedDigest: digestBase64(digests, 'MD5') },
+    });
+  }
+  for (const algorithm of flexibleAlgorithms) {
+    const declared = expected.checksums?.[algorithm];
+    if (declared === undefined) continue;
+    if (digestBase64(digests, algorithm) !== declared) {
+      throw new S3Error('BadDigest', `The ${algorithm} you specified did not match the calculated checksum.`);
     }
   }
 }

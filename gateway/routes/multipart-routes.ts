@@ -48,10 +48,10 @@ export async function uploadPartCopy(call: S3Call): Promise<void> {
   const range = rangeHeader === undefined ? 'whole' : parseRange(rangeHeader, source.record.size);
   if (rangeHeader !== undefined && range === 'whole') throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', { extra: { ArgumentName: 'x-amz-copy-source-range' } });
   // A range cuts chunks in the middle, so the bytes are re-chunked: the unchanged ones still dedup.
-  const digest = md5Digest();
+  const digest = md5Digest(range === 'whole' ? source.record.size : range.endInclusive - range.start + 1);
   const stream = call.services.blobs.read(source.manifest, range === 'whole' ? undefined : range);
-  const written = await call.services.blobs.write(stream, { saltIndex: call.services.objects.saltIndex(bucket, call.auth.userId), onData: (piece) => digest.update(piece) });
-  const part = await call.services.multipart.commitPart(upload, partNumber, written, digest.finish().md5Hex);
+  const { written, digest: result } = await call.services.objects.writeBody(call.services.objects.saltIndex(bucket, call.auth.userId), stream, digest);
+  const part = await call.services.multipart.commitPart(upload, partNumber, written, result.md5Hex);
   sendXml(call, 200, 'CopyPartResult', { ETag: part.etag, LastModified: isoTime(part.lastModifiedMs) });
 }
 

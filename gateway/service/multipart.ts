@@ -62,16 +62,7 @@ export class MultipartService {
   async uploadPart(user: string, bucket: BucketRecordV1, upload: UploadRecordV1, partNumber: number, body: AsyncIterable<Buffer>,
     digest: BodyDigest, signal?: AbortSignal): Promise<PartRecordV1> {
     this.validatePartNumber(partNumber);
-    const written = await this.deps.blobs.write(body, {
-      saltIndex: this.deps.objects.saltIndex(bucket, user), onData: (piece) => digest.update(piece), signal,
-    });
-    let result: ReturnType<BodyDigest['finish']>;
-    try {
-      result = digest.finish();
-    } catch (error) {
-      this.deps.blobs.abandon(written);
-      throw error;
-    }
+    const { written, digest: result } = await this.deps.objects.writeBody(this.deps.objects.saltIndex(bucket, user), body, digest, signal);
     return this.commitPart(upload, partNumber, written, result.md5Hex, result.checksum);
   }
 

@@ -11,10 +11,18 @@ import { objectKey } from './keys.js';
 import { decodeRecord, encodeRecord, type BucketRecordV1, type ChecksumValue, type ContentHeaders, type ObjectRecordV1 } from './records.js';
 import type { MetaStore } from '../../blockstore/meta/index.js';
 
-/** Hashes a body as it streams; finish() throws the S3 error for a digest that does not match. */
+export interface DigestResult { md5Hex: string; checksum?: ChecksumValue }
+
+/**
+ * Hashes a body as it streams; finish() rejects with the S3 error for a digest that does not
+ * match. update() copies what it keeps, and returns a promise when the writer must wait before
+ * the next piece (hashing off-thread is behind: bounded memory). A digest that will not be
+ * finished (the upload failed) must be abandoned.
+ */
 export interface BodyDigest {
-  update(piece: Buffer): void;
-  finish(): { md5Hex: string; checksum?: ChecksumValue };
+  update(piece: Buffer): Promise<void> | void;
+  finish(): Promise<DigestResult>;
+  abandon(): void;
 }
 
 export type ObjectEventName = 'ObjectCreated:Put' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload' | 'ObjectRemoved:Delete';
@@ -77,19 +85,31 @@ export class ObjectService {
     return saltIndexFor(bucket.saltPolicy, { userId: user, timeMs: this.deps.clock(), location: this.deps.location });
   }
 
-  async put(input: PutInput): Promise<ObjectRecordV1> {
-    validateObjectKey(input.key);
-    validateUserMetadata(input.userMetadata);
-    const written = await this.deps.blobs.write(input.body, {
-      saltIndex: this.saltIndex(input.bucket, input.user), onData: (piece) => input.digest.update(piece), signal: input.signal,
-    });
-    let digest: ReturnType<BodyDigest['finish']>;
+  /**
+   * Streams a body into the blob store while `digest` hashes it. Resolves once the chunks are
+   * durable and the digest matched; otherwise the written chunks are abandoned (a digest
+   * mismatch) or the digest is (a failed write), and the error is thrown.
+   */
+  async writeBody(saltIndex: number, body: AsyncIterable<Buffer>, digest: BodyDigest, signal?: AbortSignal): Promise<{ written: WrittenBlob; digest: DigestResult }> {
+    let written: WrittenBlob;
     try {
-      digest = input.digest.finish();
+      written = await this.deps.blobs.write(body, { saltIndex, onData: (piece) => digest.update(piece), signal });
+    } catch (error) {
+      digest.abandon();
+      throw error;
+    }
+    try {
+      return { written, digest: await digest.finish() };
     } catch (error) {
       this.deps.blobs.abandon(written);
       throw error;
     }
+  }
+
+  async put(input: PutInput): Promise<ObjectRecordV1> {
+    validateObjectKey(input.key);
+    validateUserMetadata(input.userMetadata);
+    const { written, digest } = await this.writeBody(this.saltIndex(input.bucket, input.user), input.body, input.digest, input.signal);
     const record: ObjectRecordV1 = {
       version: 1, size: written.manifest.size, etag: `"${digest.md5Hex}"`, lastModifiedMs: this.deps.clock(),
       owner: input.user, userMetadata: input.userMetadata, ...input.headers,
