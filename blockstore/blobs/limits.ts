@@ -39,6 +39,8 @@ export const sealPoolLimits = {
   /** Worker V8 heap: young generation (small: frees crypto output sooner) and old (a bound; tsx needs ~40). */
   workerYoungGenerationMb: 2,
   workerOldGenerationMb: 128,
+  /** Bytes a worker seals or opens between the minor GCs it runs itself (seal-worker.ts says why). */
+  workerScavengeBytes: 4 * 1024 * 1024,
 } as const;
 
 assert(blobLimits.putWindowBytes >= 2 * 1024 * 1024, 'put window must hold at least a few maximum-size chunks');
