@@ -121,9 +121,10 @@ export class BlobStore {
       return opened;
     };
     // Refilled in batches, not one per chunk consumed: fetches started in one turn share one
-    // index lookup (the chunk store batches a turn's lookups into one getMany).
+    // index lookup (the chunk store batches a turn's lookups into one getMany) and one batch to
+    // the seal pool.
     const refill = (): void => {
-      if (pending.length > blobLimits.readAheadChunks / 2) return;
+      if (pending.length > blobLimits.readAheadChunks - blobLimits.readAheadRefillChunks) return;
       while (next <= span.lastIndex && pending.length < blobLimits.readAheadChunks) pending.push(fetch(next++));
     };
     refill();

@@ -7,8 +7,15 @@ export const blobLimits = {
   /**
    * Chunks fetched ahead of the reader on a GET stream: enough to keep both seal-pool workers
    * decrypting while the next reads wait on the index and the disk (≤ 8 × 256 KiB per stream).
+   * 16 measured the same as 8 (0.5 GiB GETs, load ~9, A/B alternating), so memory decides.
    */
   readAheadChunks: 8,
+  /**
+   * Read-ahead refills once this many chunks are consumed, all in one turn: their index lookups
+   * share one getMany and their decrypts one batch to the pool (refilling one chunk at a time
+   * cost ~20–60 % more GET main-thread CPU in the same A/B).
+   */
+  readAheadRefillChunks: 4,
   /**
    * Chunks shorter than this are sealed and opened on the calling thread: below it the trip to a
    * worker (a thread wake-up each way, ~10–50 µs) costs more than the crypto (~2–4 µs per KiB).
@@ -45,6 +52,7 @@ export const sealPoolLimits = {
 
 assert(blobLimits.putWindowBytes >= 2 * 1024 * 1024, 'put window must hold at least a few maximum-size chunks');
 assert(blobLimits.readAheadChunks >= 1, 'read-ahead needs at least one chunk');
+assert(blobLimits.readAheadRefillChunks >= 1 && blobLimits.readAheadRefillChunks <= blobLimits.readAheadChunks, 'a refill is at most the whole read-ahead');
 assert(blobLimits.offThreadBytesMin >= 1 && blobLimits.offThreadBytesMin <= 64 * 1024, 'typical chunks (64 KiB average) go to the pool');
 assert(sealPoolLimits.workersMax >= 1 && sealPoolLimits.batchJobsMax >= 1 && sealPoolLimits.batchesPerWorkerMax >= 1, 'pool sizes are positive');
 assert(sealPoolLimits.batchBytesMax >= 64 * 1024 && sealPoolLimits.batchBytesMax <= 4 * chunkBytesMax, 'a batch holds several typical chunks, not an object');
