@@ -4,11 +4,12 @@
 // the journal holds plaintext blocks; the header is authenticated as AAD.
 //
 // Record: header (32 bytes, clear) ‖ ciphertext of the payload ‖ GCM tag (16 bytes)
-//   header: magic u32 'CJR1' | kind u8 (1 write, 2 zero, 3 ref to a whole-chunk-sealed block as
-//           older builds wrote, 4 ref to a paged-sealed block) | 3 zero bytes | seq u64 | offset u64 |
+//   header: magic u32 'CJR1' | kind u8 (1 write, 2 zero, 3 ref to one whole-chunk-sealed block as
+//           older builds wrote, 4 refs to a run of paged-sealed blocks) | 3 zero bytes | seq u64 | offset u64 |
 //           length u32 (bytes of volume covered) | payloadBytes u32 (= length for write, 0 for zero,
 //           64 for ref)
-// A ref record says "block offset/64 KiB now holds chunk id (32 bytes) with key (32 bytes)": whole
+// A ref record says "blocks offset/64 KiB, … now hold chunks id (32 bytes) with key (32 bytes), one
+// 64-byte entry per block of `length`" (kind 3: exactly one block): whole
 // block writes are sealed and put before their record is appended, so the journal never names a
 // chunk that is not durable, and their data is encrypted and written once.
 // Replay stops at the first record that is short, out of sequence or fails authentication: that
@@ -25,10 +26,13 @@ const magic = 0x434a5231; // 'CJR1'
 export type JournalRecord =
   | { kind: 'write'; offset: number; data: Buffer }
   | { kind: 'zero'; offset: number; length: number }
-  | { kind: 'ref'; index: number; id: ChunkId; key: Buffer; paged: boolean };
+  /** Blocks index, index + 1, … hold refs[0], refs[1], …, all sealed alike (`paged`). */
+  | { kind: 'ref'; index: number; refs: Array<{ id: ChunkId; key: Buffer }>; paged: boolean };
 
 const kindWords = { write: 0x01000000, zero: 0x02000000, ref: 0x03000000, pagedRef: 0x04000000 } as const;
-const refPayloadBytes = 64;
+const refEntryBytes = 64;
+/** Blocks one ref record names: an NBD request's worth (32 MiB), so a payload is ≤ 32 KiB. */
+export const refsPerRecordMax = 512;
 
 export function journalKeyOf(masterKey: Buffer, volume: VolumeId, journalNumber: number): Buffer {
   assert(Number.isSafeInteger(journalNumber) && journalNumber > 0, 'journal numbers start at 1');
@@ -47,7 +51,7 @@ function nonceOf(seq: number): Buffer {
 export function encodeJournalRecord(key: Buffer, seq: number, record: JournalRecord): Buffer[] {
   assert(Number.isSafeInteger(seq) && seq > 0, 'sequence numbers start at 1');
   const payload = record.kind === 'write' ? record.data : record.kind === 'ref' ? refPayload(record) : undefined;
-  const length = record.kind === 'write' ? record.data.length : record.kind === 'ref' ? volumeBlockBytes : record.length;
+  const length = record.kind === 'write' ? record.data.length : record.kind === 'ref' ? record.refs.length * volumeBlockBytes : record.length;
   const offset = record.kind === 'ref' ? record.index * volumeBlockBytes : record.offset;
   const payloadBytes = payload?.length ?? 0;
   const header = Buffer.allocUnsafe(journalHeaderBytes);
@@ -103,10 +107,17 @@ export function decodeJournalRecord(key: Buffer, bytes: Buffer, seq?: number): J
   }
   if (kindWord === kindWords.write) return payloadBytes === length ? { kind: 'write', offset, data: payload } : undefined;
   if (kindWord === kindWords.ref || kindWord === kindWords.pagedRef) {
-    const id = payload.subarray(0, 32).toString('hex');
-    assert(payloadBytes === refPayloadBytes && length === volumeBlockBytes && offset % volumeBlockBytes === 0 && isChunkId(id),
-      'an authenticated ref record names one whole block and a chunk');
-    return { kind: 'ref', index: offset / volumeBlockBytes, id, key: Buffer.from(payload.subarray(32)), paged: kindWord === kindWords.pagedRef };
+    const paged = kindWord === kindWords.pagedRef;
+    const count = payloadBytes / refEntryBytes;
+    assert(Number.isInteger(count) && count >= 1 && count <= refsPerRecordMax && (paged || count === 1) && length === count * volumeBlockBytes
+      && offset % volumeBlockBytes === 0, 'an authenticated ref record names whole blocks, one entry each');
+    const refs = [];
+    for (let at = 0; at < payload.length; at += refEntryBytes) {
+      const id = payload.subarray(at, at + 32).toString('hex');
+      assert(isChunkId(id), 'a ref entry names a chunk');
+      refs.push({ id, key: Buffer.from(payload.subarray(at + 32, at + refEntryBytes)) });
+    }
+    return { kind: 'ref', index: offset / volumeBlockBytes, refs, paged };
   }
   return { kind: 'zero', offset, length };
 }
@@ -127,7 +138,14 @@ export async function scanJournal(key: Buffer, read: (position: number, length: 
   }
 }
 
-function refPayload(record: { id: ChunkId; key: Buffer }): Buffer {
-  assert(isChunkId(record.id) && record.key.length === 32, 'a ref names a chunk and its 32-byte key');
-  return Buffer.concat([Buffer.from(record.id, 'hex'), record.key], refPayloadBytes);
+function refPayload(record: Extract<JournalRecord, { kind: 'ref' }>): Buffer {
+  assert(record.refs.length >= 1 && record.refs.length <= refsPerRecordMax && (record.paged || record.refs.length === 1),
+    'a ref record names 1..refsPerRecordMax blocks (one, unpaged)');
+  const payload = Buffer.allocUnsafe(record.refs.length * refEntryBytes);
+  record.refs.forEach((ref, at) => {
+    assert(isChunkId(ref.id) && ref.key.length === 32, 'a ref names a chunk and its 32-byte key');
+    payload.write(ref.id, at * refEntryBytes, 'hex');
+    ref.key.copy(payload, at * refEntryBytes + 32);
+  });
+  return payload;
 }

@@ -3,7 +3,7 @@
 // block preads only its pages and never the whole chunk; a damaged page fails the read (an
 // error, never wrong bytes) while the block's other pages still read; identical blocks in two
 // volumes are one chunk; and blocks of older builds (whole-chunk seal: 72-byte map entries,
-// kind-3 ref records) still decode and read.
+// kind-3 ref records) still decode and read; a whole-block write's refs share one journal record.
 import { describe, expect, it } from 'vitest';
 import { SplitMix32, sealChunk } from '../../dedup/index.js';
 import { MemoryChunkStore } from '../chunks/index.js';
@@ -56,6 +56,36 @@ async function setup() {
 }
 
 describe('paged blocks in a volume', () => {
+  it('a 1 MiB write journals its 16 block refs as one record, and replay restores every block', async () => {
+    const meta = new MemoryMetaStore();
+    const chunks = new MemoryChunkStore({ meta });
+    const journals = new MemoryJournalStore();
+    let ids = 0;
+    const open = () => VolumeService.open({
+      meta, chunks, journals, masterKey: Buffer.alloc(32, 7), saltFor: () => Buffer.alloc(32, 1),
+      clock: () => 1, newId: () => (ids++).toString(16).padStart(8, '0'), location: 'test',
+    });
+    const service = await open();
+    await service.create('v', 32 * block);
+    const device = (await service.exports.open('v'))!;
+    const data = filled(16 * block, 6);
+    data.fill(0, 5 * block, 6 * block); // a zero block splits the run: refs, zero, refs
+    await device.write(8 * block, data, true);
+    const files = [...journals.files.values()];
+    expect(files.length).toBe(1);
+    const bytes = files[0].data.subarray(0, files[0].bytes);
+    const kinds: number[] = [];
+    for (let at = 0; at < bytes.length;) {
+      kinds.push(bytes.readUInt8(at + 4));
+      at += 32 + bytes.readUInt32BE(at + 28) + 16;
+    }
+    expect(kinds).toEqual([4, 2, 4]);
+    // A crash (no clean close): the reopened service replays the records.
+    const again = await open();
+    expect((await (await again.exports.open('v'))!.read(8 * block, 16 * block)).equals(data)).toBe(true);
+    await again.close();
+  });
+
   it('a 4 KiB read of a stored block preads that one page (4,112 bytes), not the chunk', async () => {
     const { chunks, service, volume } = await setup();
     const device = await volume('v');
@@ -125,10 +155,12 @@ describe('paged blocks in a volume', () => {
     expect((await device.read(3 * block + 2 * page, page)).equals(data.subarray(2 * page, 3 * page))).toBe(true);
     expect((await device.read(3 * block, block)).equals(data)).toBe(true);
     const key = Buffer.alloc(32, 9);
-    for (const paged of [false, true]) {
-      const bytes = Buffer.concat(encodeJournalRecord(key, 1, { kind: 'ref', index: 3, id: legacy.id, key: legacy.key, paged }));
-      expect(bytes.readUInt8(4)).toBe(paged ? 4 : 3);
-      expect(decodeJournalRecord(key, bytes, 1)).toEqual({ kind: 'ref', index: 3, id: legacy.id, key: legacy.key, paged });
+    const refs = [{ id: legacy.id, key: legacy.key }, { id: sealChunk(filled(10, 5), Buffer.alloc(32)).id, key: Buffer.alloc(32, 3) }];
+    for (const record of [{ kind: 'ref', index: 3, refs: refs.slice(0, 1), paged: false }, { kind: 'ref', index: 3, refs, paged: true }] as const) {
+      const bytes = Buffer.concat(encodeJournalRecord(key, 1, { ...record, refs: [...record.refs] }));
+      expect(bytes.readUInt8(4)).toBe(record.paged ? 4 : 3);
+      expect(bytes.readUInt32BE(24)).toBe(record.refs.length * block);
+      expect(decodeJournalRecord(key, bytes, 1)).toEqual(record);
     }
     device.map.own.delete(3);
     await service.close();

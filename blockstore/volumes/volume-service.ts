@@ -219,7 +219,7 @@ export class VolumeService {
     const replayed = numbers.filter((number) => number > foldedThrough);
     for (const number of numbers) if (number <= foldedThrough) await this.deps.journals.remove(record.id, number);
     const next = Math.max(foldedThrough, ...numbers) + 1;
-    const salt = () => this.deps.saltFor(saltIndexFor(record.saltPolicy, { userId: record.owner, timeMs: this.deps.clock(), location: this.deps.location }));
+    const salt = this.saltOf(record);
     const folder = new Folder({ ...this.deps, codec: this.codec, metaLock: this.metaLock }, record.id, salt, next);
     const volume = new Volume(name, record.sizeBytes, map, folder, folder.newJournal(Promise.resolve()));
     for (const number of replayed) {
@@ -230,6 +230,16 @@ export class VolumeService {
     }
     if (replayed.length > 0) await volume.foldNow();
     return { volume, folder, record };
+  }
+
+  /** The salt each seal of the volume uses. A user or location policy always picks the same index
+   * (so its label hash runs once, not once per 64 KiB block); a time policy is asked each time,
+   * as its windows roll over. */
+  private saltOf(record: VolumeRecordV1): () => Buffer {
+    const indexNow = () => saltIndexFor(record.saltPolicy, { userId: record.owner, timeMs: this.deps.clock(), location: this.deps.location });
+    if (record.saltPolicy.by === 'time') return () => this.deps.saltFor(indexNow());
+    const index = indexNow();
+    return () => this.deps.saltFor(index);
   }
 
   private async openExport(name: string): Promise<BlockDevice | undefined> {

@@ -14,7 +14,7 @@
 import { assert, type SealedChunk } from '../../dedup/index.js';
 import type { BlockMap, MappedBlock } from './block-map.js';
 import { NbdError, type BlockDevice, type BlockExtent, type ChunkId, type ChunkStore } from './deps.js';
-import { decodeJournalRecord, encodeJournalRecord, type JournalRecord } from './journal-format.js';
+import { decodeJournalRecord, encodeJournalRecord, refsPerRecordMax, type JournalRecord } from './journal-format.js';
 import type { JournalSource, JournalWriter } from './journal.js';
 import {
   dirtyBlocksMax, dirtyPaceBlocks, foldTriggerBlocks, journalBytesMax, journalFoldBytes, pageReadPagesMax, readCacheBlocksMax, volumeBlockBytes,
@@ -207,7 +207,9 @@ export class Volume implements BlockDevice {
       // The write was acked before its chunk was durable; if a crash lost the chunk, no FLUSH or
       // FUA covered the write (both wait for its put), so it may be lost: the block keeps what it
       // held. Pins died with the process; VolumeService.open folds before any GC can run.
-      if (await this.core.chunks.has(record.id)) this.active.set(record.index, { id: record.id, key: record.key, paged: record.paged });
+      for (const [at, ref] of record.refs.entries()) {
+        if (await this.core.chunks.has(ref.id)) this.active.set(record.index + at, { id: ref.id, key: ref.key, paged: record.paged });
+      }
       return;
     }
     const length = record.kind === 'write' ? record.data.length : record.length;
@@ -391,21 +393,31 @@ export class Volume implements BlockDevice {
   /** The synchronous half of apply: overlay and journal change together. */
   private applyNow(offset: number, length: number, data: Buffer | undefined, stored: Map<number, MappedBlock | 'zero'> | undefined,
     merged: Map<number, Buffer>): void {
+    // Consecutive stored blocks of one seal share one ref record (a 1 MiB write: 1 record, not 16).
+    let run: Extract<JournalRecord, { kind: 'ref' }> | undefined;
+    const endRun = () => {
+      if (run) this.log(run);
+      run = undefined;
+    };
     forEachBlock(offset, length, (index, from, to, at) => {
       const blockStart = index * volumeBlockBytes;
       if (to - from === volumeBlockBytes) {
         const whole = data ? stored?.get(index) : 'zero';
         assert(whole !== undefined, 'every whole block of a write was stored first');
         if (whole === 'zero') {
+          endRun();
           this.zeroWhole(index);
           this.log({ kind: 'zero', offset: blockStart, length: volumeBlockBytes });
         } else {
           this.active.set(index, whole);
           this.pinned.push(whole.id);
-          this.log({ kind: 'ref', index, id: whole.id, key: whole.key, paged: whole.paged });
+          if (run && (run.paged !== whole.paged || run.refs.length >= refsPerRecordMax)) endRun();
+          run ??= { kind: 'ref', index, refs: [], paged: whole.paged };
+          run.refs.push({ id: whole.id, key: whole.key });
         }
         return;
       }
+      endRun();
       // Whole pages of this block: one record; partial pages: one merged page record each.
       const firstWhole = Math.ceil(from / volumePageBytes) * volumePageBytes;
       const lastWhole = Math.floor(to / volumePageBytes) * volumePageBytes;
@@ -419,6 +431,7 @@ export class Volume implements BlockDevice {
       }
       for (const [page, content] of merged) if (Math.floor(page / pagesPerBlock) === index) this.logIndexed(page * volumePageBytes, content);
     });
+    endRun();
   }
 
   /** Journals whole pages at `offset` and points the overlay at the record. */
