@@ -29,8 +29,11 @@ export async function openBlock(chunks: ChunkStore, mapped: MappedBlock): Promis
   const opened = mapped.paged
     ? await openPagedBlockOffThread(await chunks.readCiphertext(mapped.id, 0, pagedBlockCiphertextBytes), mapped.key)
     : await openChunkOffThread(await chunks.get(mapped.id), mapped.key);
-  const plain = Buffer.from(opened);
-  assert(plain.length === volumeBlockBytes, 'a volume block is 64 KiB');
+  assert(opened.length === volumeBlockBytes, 'a volume block is 64 KiB');
+  // allocUnsafe + copy: Buffer.from(view) zero-fills its new buffer first (6.7 % of the main
+  // thread in a sequential-read profile), and every byte is overwritten here anyway.
+  const plain = Buffer.allocUnsafe(volumeBlockBytes);
+  opened.copy(plain);
   return plain;
 }
 
