@@ -115,6 +115,36 @@ describe('ContentChunker', () => {
     expect(Buffer.concat(kept).equals(data)).toBe(true);
   });
 
+  // release(): slabs whose chunks all came back are refilled. A chunk still held must never be
+  // overwritten; released ones may be; and reuse must actually happen (few slabs in all).
+  it('release() reuses only slabs whose every chunk was released; held chunks stay intact', () => {
+    const random = new SplitMix32(14);
+    const data = random.bytes(24 << 20);
+    const releasing = new ContentChunker(objectChunkerParams);
+    const held: { chunk: Buffer; at: number }[] = [];
+    const slabs = new Set<ArrayBufferLike>();
+    const chunks: Buffer[] = [];
+    let at = 0;
+    for (let offset = 0; offset < data.length; offset += 65_536) {
+      const pushed = data.subarray(offset, offset + 65_536);
+      for (const chunk of [...releasing.push(pushed), ...(offset + 65_536 >= data.length ? releasing.end() : [])]) {
+        expect(chunk.equals(data.subarray(at, at + chunk.length))).toBe(true);
+        chunks.push(Buffer.from(chunk));
+        if (chunk.buffer !== pushed.buffer) slabs.add(chunk.buffer);
+        // Hold one chunk in 16, released out of order later; the rest go back at once.
+        if (random.nextBelow(16) === 0) held.push({ chunk, at });
+        else releasing.release(chunk);
+        if (held.length > 4) releasing.release(held.splice(random.nextBelow(held.length), 1)[0].chunk);
+        at += chunk.length;
+      }
+      for (const { chunk, at: heldAt } of held) expect(chunk.equals(data.subarray(heldAt, heldAt + chunk.length))).toBe(true);
+    }
+    expect(at).toBe(data.length);
+    expect(cutsOf(chunks)).toEqual(cutsOf(chunkInSplits(data, objectChunkerParams, null, 65_536)));
+    // 24 MiB through 1 MiB slabs: ~24 without reuse; with it, the held ones plus a few spares.
+    expect(slabs.size).toBeLessThan(12);
+  });
+
   it('accepts plain Uint8Array views at every byte alignment and cuts them like Buffers', () => {
     const data = new SplitMix32(9).bytes(300_000);
     const expected = modelCuts(data.subarray(3), smallParams);

@@ -194,18 +194,37 @@ function viewOf(data: Uint8Array, start: number, end: number): Buffer {
  */
 const slabChunksMax = 4;
 const slabFirstGranuleBytes = 4096;
+/**
+ * Full slabs kept for reuse once every chunk cut from them is released (release()). Each new
+ * slab is a fresh ArrayBuffer outside V8's heap, and on a 1 GiB PUT those allocations were a
+ * third of what drives the main thread's major GCs.
+ */
+const slabsSparedMax = 2;
+
+/** A full-size slab's bookkeeping: chunks handed out of it and released back. */
+interface SlabUse {
+  handedOut: number;
+  released: number;
+  /** The chunker has moved on to another slab: it will hand out nothing more from this one. */
+  retired: boolean;
+}
 
 /**
  * Streaming FastCDC. push() returns the chunks completed so far; end() returns the tail.
  * Ownership: a returned chunk is a view either of the `data` passed to push() or of a slab the
  * chunker fills only forward and never writes again where it handed a chunk out; the chunker
  * never writes to `data` nor keeps a reference to it after push returns, so chunks stay valid
- * after further pushes as long as the caller does not overwrite its own input.
- * Internal buffering is bounded by slabChunksMax × maxBytes.
+ * after further pushes as long as the caller does not overwrite its own input — and, for a
+ * caller that uses release(), until it releases them.
+ * Internal buffering is bounded by slabChunksMax × maxBytes (+ slabsSparedMax spare slabs).
  */
 export class ContentChunker {
   private readonly config: CutConfig;
-  private slab = Buffer.alloc(0);
+  private slab: Buffer = Buffer.alloc(0);
+  /** Full-size slabs with chunks handed out, by ArrayBuffer (only these are ever reused). Weak:
+   *  a caller that never releases leaves its slabs to GC, as before. */
+  private readonly slabUses = new WeakMap<ArrayBufferLike, SlabUse>();
+  private readonly spareSlabs: Buffer[] = [];
   /** Where the unfinished chunk starts in `slab`; everything before it is handed out. */
   private slabStart = 0;
   private pendingLength = 0;
@@ -252,11 +271,27 @@ export class ContentChunker {
     return [tail];
   }
 
+  /**
+   * The caller is done with a chunk from push() or end(): nothing will read it again. Once every
+   * chunk of a full slab is released and the chunker has moved past that slab, the slab is
+   * refilled instead of allocating another. Optional (without it, slabs are left to GC); a chunk
+   * still in use must never be released. Chunks that are views of pushed data are ignored.
+   */
+  release(chunk: Buffer): void {
+    const use = this.slabUses.get(chunk.buffer);
+    if (use === undefined) return;
+    use.released++;
+    assert(use.released <= use.handedOut, 'a chunk was released twice');
+    this.spareIfDone(chunk.buffer, use);
+  }
+
   /** Hands out the first `length` bytes at slabStart; the slab is never written there again. */
   private takePending(length: number): Buffer {
     const chunk = this.slab.subarray(this.slabStart, this.slabStart + length);
     this.slabStart += length;
     this.pendingLength = 0;
+    const use = this.slabUses.get(this.slab.buffer);
+    if (use !== undefined) use.handedOut++;
     return chunk;
   }
 
@@ -264,11 +299,31 @@ export class ContentChunker {
    * move to a new slab (the old one belongs to the chunks handed out of it). */
   private reserve(bytes: number): void {
     if (this.slabStart + bytes <= this.slab.length) return;
-    const size = this.slab.length === 0 ? Math.ceil(bytes / slabFirstGranuleBytes) * slabFirstGranuleBytes : this.config.maxBytes * slabChunksMax;
-    const next = Buffer.allocUnsafe(size);
+    const fullBytes = this.config.maxBytes * slabChunksMax;
+    const size = this.slab.length === 0 ? Math.ceil(bytes / slabFirstGranuleBytes) * slabFirstGranuleBytes : fullBytes;
+    const next = size === fullBytes ? this.spareSlabs.pop() ?? Buffer.allocUnsafe(size) : Buffer.allocUnsafe(size);
     this.slab.copy(next, 0, this.slabStart, this.slabStart + this.pendingLength);
+    this.retire(this.slab);
     this.slab = next;
     this.slabStart = 0;
+    // Only full slabs are tracked: they own their ArrayBuffer (allocUnsafe pools only small sizes).
+    if (size === fullBytes) {
+      assert(next.byteOffset === 0 && next.buffer.byteLength === fullBytes, 'a full slab owns its ArrayBuffer');
+      this.slabUses.set(next.buffer, { handedOut: 0, released: 0, retired: false });
+    }
+  }
+
+  private retire(slab: Buffer): void {
+    const use = this.slabUses.get(slab.buffer);
+    if (use === undefined) return;
+    use.retired = true;
+    this.spareIfDone(slab.buffer, use);
+  }
+
+  private spareIfDone(buffer: ArrayBufferLike, use: SlabUse): void {
+    if (!use.retired || use.released !== use.handedOut) return;
+    this.slabUses.delete(buffer);
+    if (this.spareSlabs.length < slabsSparedMax) this.spareSlabs.push(Buffer.from(buffer));
   }
 
   /** Extends the pending chunk with data; returns where fresh chunks start, or -1 if all absorbed. */
