@@ -17,7 +17,7 @@ export {
   decodeSaltPolicy, defaultSaltPolicy, deriveSalt, encodeSaltPolicy, saltIndexFor, validateSaltPolicy,
 } from './salt-policy.js';
 export {
-  type ChunkRange, type ManifestEntryV1, type ManifestV1,
+  type ChunkRange, type ManifestEntryV1, type ManifestV1, ManifestEntries,
   decodeManifest, encodeManifest, locateRange, offsetsOf,
 } from './manifest.js';
 export { openManifest, sealManifest, sealedManifestBytesMax } from './manifest-seal.js';

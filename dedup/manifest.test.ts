@@ -3,9 +3,9 @@
 // counts/sizes) whose only allowed outcomes are a canonical decode or ManifestCorrupt; and
 // locateRange checked against a brute-force byte-by-byte model.
 import { describe, expect, it } from 'vitest';
-import { CairnError } from './errors.js';
+import { AssertionError, CairnError } from './errors.js';
 import { type ChunkId } from './convergent.js';
-import { type ManifestV1, decodeManifest, encodeManifest, locateRange, offsetsOf } from './manifest.js';
+import { type ManifestV1, ManifestEntries, decodeManifest, encodeManifest, locateRange, offsetsOf } from './manifest.js';
 import { SplitMix32 } from './splitmix32.js';
 
 function randomManifest(random: SplitMix32, count: number, lengthMax: number): ManifestV1 {
@@ -14,7 +14,7 @@ function randomManifest(random: SplitMix32, count: number, lengthMax: number): M
     key: random.bytes(32),
     length: 1 + random.nextBelow(lengthMax),
   }));
-  return { version: 1, size: entries.reduce((sum, entry) => sum + entry.length, 0), entries };
+  return { version: 1, size: entries.reduce((sum, entry) => sum + entry.length, 0), entries: ManifestEntries.of(entries) };
 }
 
 function expectCorruptOrCanonical(input: Buffer): 'decoded' | 'corrupt' {
@@ -57,7 +57,9 @@ describe('encodeManifest / decodeManifest', () => {
       const manifest = randomManifest(random, count, 300_000);
       const encoded = encodeManifest(manifest);
       expect(encoded.length).toBe(20 + 68 * count);
-      expect(decodeManifest(encoded)).toEqual(manifest);
+      const decoded = decodeManifest(encoded);
+      expect(decoded.size).toBe(manifest.size);
+      expect(decoded.entries.toArray()).toEqual(manifest.entries.toArray());
     }
   });
 
@@ -89,8 +91,8 @@ describe('locateRange', () => {
   function bruteForce(manifest: ManifestV1, position: number): [number, number] {
     let start = 0;
     for (let i = 0; i < manifest.entries.length; i++) {
-      if (position < start + manifest.entries[i].length) return [i, position - start];
-      start += manifest.entries[i].length;
+      if (position < start + manifest.entries.lengthAt(i)) return [i, position - start];
+      start += manifest.entries.lengthAt(i);
     }
     throw new Error('position past the end');
   }
@@ -117,7 +119,7 @@ describe('locateRange', () => {
     expect(offsets[5]).toBe(manifest.size);
     for (let i = 0; i < 5; i++) {
       expect(locateRange(manifest, offsets[i], offsets[i + 1] - 1)).toEqual({
-        firstIndex: i, lastIndex: i, firstOffset: 0, lastOffsetInclusive: manifest.entries[i].length - 1,
+        firstIndex: i, lastIndex: i, firstOffset: 0, lastOffsetInclusive: manifest.entries.lengthAt(i) - 1,
       });
     }
   });
@@ -128,7 +130,43 @@ describe('locateRange', () => {
   });
 
   it('rejects every range of an empty object', () => {
-    const empty: ManifestV1 = { version: 1, size: 0, entries: [] };
+    const empty: ManifestV1 = { version: 1, size: 0, entries: new ManifestEntries() };
     expect(() => locateRange(empty, 0, 0)).toThrow(expect.objectContaining({ code: 'InvalidRange' }));
+  });
+});
+
+describe('ManifestEntries (packed)', () => {
+  const entryOf = (random: SplitMix32) => ({ id: random.bytes(32).toString('hex') as ChunkId, key: random.bytes(32), length: 1 + random.nextBelow(1 << 20) });
+
+  it('keeps entries set out of order and across growth, and reads each back', () => {
+    const random = new SplitMix32(71);
+    const expected = Array.from({ length: 1000 }, () => entryOf(random));
+    const packed = new ManifestEntries(1);
+    for (let index = expected.length - 1; index >= 0; index -= 2) packed.set(index, expected[index]);
+    for (let index = 0; index < expected.length; index += 2) packed.set(index, expected[index]);
+    expect(packed.length).toBe(expected.length);
+    expect(packed.toArray()).toEqual(expected);
+    expect(packed.idAt(500)).toBe(expected[500].id);
+    expect(packed.keyAt(3).equals(expected[3].key)).toBe(true);
+    expect(packed.lengthAt(999)).toBe(expected[999].length);
+    expect(() => packed.at(1000)).toThrow(AssertionError);
+  });
+
+  it('concat keeps order; encoding refuses a slot never set', () => {
+    const random = new SplitMix32(72);
+    const a = Array.from({ length: 3 }, () => entryOf(random));
+    const b = Array.from({ length: 5 }, () => entryOf(random));
+    expect(ManifestEntries.concat([ManifestEntries.of(a), new ManifestEntries(), ManifestEntries.of(b)]).toArray()).toEqual([...a, ...b]);
+    const gap = new ManifestEntries();
+    gap.set(1, a[0]);
+    expect(() => encodeManifest({ version: 1, size: a[0].length, entries: gap })).toThrow(AssertionError);
+  });
+
+  it('decodes into a copy: the decoded bytes can be reused', () => {
+    const manifest = randomManifest(new SplitMix32(73), 20, 5000);
+    const encoded = encodeManifest(manifest);
+    const decoded = decodeManifest(encoded);
+    encoded.fill(0);
+    expect(decoded.entries.toArray()).toEqual(manifest.entries.toArray());
   });
 });

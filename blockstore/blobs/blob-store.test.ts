@@ -4,7 +4,7 @@
 // occurrence; reads (whole and ranged) return the bytes; abandon releases the pins; and a store
 // whose puts never finish stalls the writer once putWindowBytes are in flight.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ContentChunker, SplitMix32, objectChunkerParams, sealChunk, type ChunkId, type SealedChunk } from '../../dedup/index.js';
+import { ContentChunker, ManifestEntries, SplitMix32, objectChunkerParams, sealChunk, type ChunkId, type SealedChunk } from '../../dedup/index.js';
 import { MemoryChunkStore } from '../chunks/index.js';
 import { BlobStore } from './blob-store.js';
 import { blobLimits } from './limits.js';
@@ -43,7 +43,7 @@ describe('BlobStore', () => {
     const chunker = new ContentChunker(objectChunkerParams);
     const expected = [...chunker.push(data), ...chunker.end()].map((chunk) => ({ sealed: sealChunk(chunk, salt), length: chunk.length }));
     expect(written.manifest.size).toBe(data.length);
-    expect(written.manifest.entries.map((entry) => [entry.id, entry.key.toString('hex'), entry.length]))
+    expect(written.manifest.entries.toArray().map((entry) => [entry.id, entry.key.toString('hex'), entry.length]))
       .toEqual(expected.map(({ sealed, length }) => [sealed.id, sealed.key.toString('hex'), length]));
     const counts = new Map<string, number>();
     for (const { sealed } of expected) counts.set(sealed.id, (counts.get(sealed.id) ?? 0) + 1);
@@ -76,7 +76,7 @@ describe('BlobStore', () => {
     const { manifest, refDeltas } = await blobs.writeBlocks(blocks, 0);
     await chunks.commit(refDeltas, []);
     expect((await collect(blobs.read(manifest))).equals(data)).toBe(true);
-    for (const [victim, entry] of manifest.entries.entries()) {
+    for (const [victim, entry] of manifest.entries.toArray().entries()) {
       const ciphertextBytes = entry.length + 16;
       for (const at of [0, entry.length >> 1, ciphertextBytes - 1]) {
         const damaged = Object.create(chunks) as MemoryChunkStore;
@@ -102,10 +102,10 @@ describe('BlobStore', () => {
     const random = new SplitMix32(22);
     const { manifest, refDeltas } = await blobs.writeBlocks([random.bytes(30_000), random.bytes(30_000)], 0);
     await chunks.commit(refDeltas, []);
-    chunks.corruptForTest(manifest.entries[1].id);
+    chunks.corruptForTest(manifest.entries.idAt(1));
     await expect(collect(blobs.read(manifest))).rejects.toMatchObject({ code: 'ChunkCorrupt' });
     // A manifest that claims a longer chunk than stored: the store refuses the range.
-    const lying = { ...manifest, size: manifest.size + 1, entries: [{ ...manifest.entries[0], length: manifest.entries[0].length + 1 }, manifest.entries[1]] };
+    const lying = { ...manifest, size: manifest.size + 1, entries: ManifestEntries.of([{ ...manifest.entries.at(0), length: manifest.entries.lengthAt(0) + 1 }, manifest.entries.at(1)]) };
     await expect(collect(blobs.read(lying))).rejects.toMatchObject({ code: 'ChunkCorrupt' });
   });
 
@@ -115,7 +115,7 @@ describe('BlobStore', () => {
     const block = random.bytes(65_536);
     const blocks = [block, random.bytes(65_536), block, random.bytes(1000)];
     const written = await blobStoreOn(chunks).writeBlocks(blocks, 0);
-    expect(written.manifest.entries.map((entry) => entry.id)).toEqual(blocks.map((each) => sealChunk(each, salt).id));
+    expect(written.manifest.entries.toArray().map((entry) => entry.id)).toEqual(blocks.map((each) => sealChunk(each, salt).id));
     expect(written.refDeltas.get(sealChunk(block, salt).id)).toBe(2);
   });
 

@@ -58,8 +58,7 @@ export class BlobStore {
   async write(source: AsyncIterable<Buffer | Uint8Array | string>, options: BlobWriteOptions): Promise<WrittenBlob> {
     const salt = this.deps.saltFor(options.saltIndex);
     const chunker = new ContentChunker(options.chunker ?? objectChunkerParams);
-    // Chunks go back to the chunker once sealed, so its slabs are refilled rather than allocated.
-    const writer = new ChunkWriter(this.chunks, salt, (chunk) => chunker.release(chunk));
+    const writer = new ChunkWriter(this.chunks, salt);
     try {
       for await (const piece of source) {
         if (options.signal?.aborted) throw new CairnError('Aborted', 'write aborted');
@@ -204,8 +203,7 @@ class ChunkWriter {
   private readonly refDeltas = new Map<ChunkId, number>();
   private size = 0;
 
-  /** `sealed` is told when a plaintext is no longer read (its seal settled, either way). */
-  constructor(private readonly chunks: ChunkStore, private readonly salt: Buffer, private readonly sealed: (plaintext: Buffer) => void = () => {}) {}
+  constructor(private readonly chunks: ChunkStore, private readonly salt: Buffer) {}
 
   async add(plaintext: Buffer): Promise<void> {
     if (this.failure) throw this.failure;
@@ -213,10 +211,8 @@ class ChunkWriter {
     this.size += plaintext.length;
     const bytes = plaintext.length + dedupLimits.aeadTagBytes;
     this.windowBytes += bytes;
-    const length = plaintext.length;
     const job: Promise<void> = sealOnPool(plaintext, this.salt)
-      .finally(() => this.sealed(plaintext))
-      .then((sealed) => this.store(index, length, sealed))
+      .then((sealed) => this.store(index, plaintext.length, sealed))
       .then(() => this.release(job, bytes), (error: unknown) => { this.failure ??= error; this.release(job, bytes); });
     this.pending.add(job);
     while (this.windowBytes > blobLimits.putWindowBytes && this.failure === undefined) {
