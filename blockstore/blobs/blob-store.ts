@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import {
   ContentChunker, objectChunkerParams, openChunk, sealChunk, locateRange, dedupLimits,
   encodeManifest, decodeManifest, sealManifest, openManifest,
-  type ChunkId, type ManifestEntryV1, type ManifestV1, type ChunkerParams, type SealedChunk,
+  type ChunkId, ManifestEntries, type ManifestV1, type ChunkerParams, type SealedChunk,
 } from '../../dedup/index.js';
 import { assert, CairnError } from '../../dedup/errors.js';
 import type { ChunkStore } from '../chunks/index.js';
@@ -113,7 +113,7 @@ export class BlobStore {
     // bytes. The store's sha256 of each chunk would check the same bytes a second time, and was
     // the largest main-thread cost of a GET (LIMITS.md: verify+decrypt ~940 vs decrypt ~2,200 MB/s).
     const fetch = (index: number): Promise<Buffer> => {
-      const entry = manifest.entries[index];
+      const entry = manifest.entries.at(index);
       const opened = this.chunks.readCiphertext(entry.id, 0, entry.length + dedupLimits.aeadTagBytes)
         .then((ciphertext) => openOnPool(ciphertext, entry.key));
       // Fetches still in flight when an earlier one fails (or the reader stops) are never awaited:
@@ -132,7 +132,7 @@ export class BlobStore {
     for (let index = span.firstIndex; index <= span.lastIndex; index++) {
       const plaintext = await pending.shift()!;
       refill();
-      assert(plaintext.length === manifest.entries[index].length, 'chunk length differs from manifest');
+      assert(plaintext.length === manifest.entries.lengthAt(index), 'chunk length differs from manifest');
       const from = index === span.firstIndex ? span.firstOffset : 0;
       const to = index === span.lastIndex ? span.lastOffsetInclusive + 1 : plaintext.length;
       yield plaintext.subarray(from, to);
@@ -158,13 +158,16 @@ export class BlobStore {
 
 /** The reference changes that drop (sign -1) or keep (+1) every chunk a manifest names. */
 export function refDeltasOf(manifest: ManifestV1, sign: 1 | -1, into = new Map<ChunkId, number>()): Map<ChunkId, number> {
-  for (const entry of manifest.entries) into.set(entry.id, (into.get(entry.id) ?? 0) + sign);
+  for (let index = 0; index < manifest.entries.length; index++) {
+    const id = manifest.entries.idAt(index);
+    into.set(id, (into.get(id) ?? 0) + sign);
+  }
   return into;
 }
 
 /** Concatenate manifests (multipart completion, volume maps): no data moves. */
 export function concatManifests(parts: readonly ManifestV1[]): ManifestV1 {
-  const entries = parts.flatMap((part) => part.entries);
+  const entries = ManifestEntries.concat(parts.map((part) => part.entries));
   const size = parts.reduce((sum, part) => sum + part.size, 0);
   return { version: 1, size, entries };
 }
@@ -194,7 +197,10 @@ class ChunkWriter {
   private windowBytes = 0;
   private windowWaiter: (() => void) | undefined;
   private failure: unknown;
-  private readonly entries: (ManifestEntryV1 | undefined)[] = [];
+  private readonly entries = new ManifestEntries();
+  /** Slots handed out by add(); entries.length counts only up to the last one a seal filled. */
+  private slots = 0;
+  private filled = 0;
   private readonly refDeltas = new Map<ChunkId, number>();
   private size = 0;
 
@@ -203,8 +209,7 @@ class ChunkWriter {
 
   async add(plaintext: Buffer): Promise<void> {
     if (this.failure) throw this.failure;
-    const index = this.entries.length;
-    this.entries.push(undefined);
+    const index = this.slots++;
     this.size += plaintext.length;
     const bytes = plaintext.length + dedupLimits.aeadTagBytes;
     this.windowBytes += bytes;
@@ -223,9 +228,8 @@ class ChunkWriter {
   async finish(): Promise<WrittenBlob> {
     await Promise.all(this.pending);
     if (this.failure) throw this.failure;
-    const entries = this.entries as ManifestEntryV1[];
-    assert(entries.every((entry) => entry !== undefined), 'every chunk of the blob was sealed');
-    return { manifest: { version: 1, size: this.size, entries }, refDeltas: this.refDeltas };
+    assert(this.filled === this.slots && this.entries.length === this.slots, 'every chunk of the blob was sealed');
+    return { manifest: { version: 1, size: this.size, entries: this.entries }, refDeltas: this.refDeltas };
   }
 
   async abandon(): Promise<void> {
@@ -234,7 +238,8 @@ class ChunkWriter {
   }
 
   private store(index: number, length: number, sealed: SealedChunk): Promise<void> | undefined {
-    this.entries[index] = { id: sealed.id, key: sealed.key, length };
+    this.entries.set(index, { id: sealed.id, key: sealed.key, length });
+    this.filled++;
     const count = this.refDeltas.get(sealed.id) ?? 0;
     this.refDeltas.set(sealed.id, count + 1);
     return count === 0 ? this.chunks.putSealed(sealed) : undefined;
