@@ -81,6 +81,17 @@ describe('OffThreadChecksumSet', () => {
     expect(hex(await set.digest())).toEqual(hex(expected.digest()));
   });
 
+  it('a set never fed holds no session: more of them than sessionsMax leave the worker serving', async () => {
+    // A request refused after its digest was built (bad key, header) never abandons it.
+    for (let index = 0; index <= digestLimits.sessionsMax; index++) new OffThreadChecksumSet(['MD5'], thread);
+    const set = new OffThreadChecksumSet(['MD5'], thread);
+    const data = seeded(13, staging + 1);
+    await set.update(data);
+    const expected = new ChecksumSet(['MD5']);
+    expected.update(data);
+    expect(hex(await set.digest())).toEqual(hex(expected.digest()));
+  });
+
   it('abandon forgets a body (idempotent); other bodies are unaffected', async () => {
     const kept = new OffThreadChecksumSet(['CRC32'], thread);
     const dropped = new OffThreadChecksumSet(['CRC32'], thread);

@@ -176,7 +176,10 @@ let processThread: DigestThread | undefined;
  */
 export class OffThreadChecksumSet {
   private readonly thread: DigestThread;
-  private readonly session: number;
+  private readonly algorithms: ChecksumAlgorithm[];
+  /** Opened by the first update() or digest(): a request that fails before its body is read
+   *  (a bad key, a refused header) never calls abandon(), so it must not hold a session. */
+  private opened: number | undefined;
   private staging: Buffer | undefined;
   private filled = 0;
   private ended = false;
@@ -184,7 +187,12 @@ export class OffThreadChecksumSet {
   /** `thread`: the process-wide one unless a test brings its own. */
   constructor(algorithms: Iterable<ChecksumAlgorithm>, thread?: DigestThread) {
     this.thread = thread ?? (processThread ??= new DigestThread());
-    this.session = this.thread.open([...algorithms]);
+    this.algorithms = [...algorithms];
+  }
+
+  private get session(): number {
+    this.opened ??= this.thread.open(this.algorithms);
+    return this.opened;
   }
 
   update(data: Uint8Array): Promise<void> | undefined {
@@ -213,7 +221,7 @@ export class OffThreadChecksumSet {
     if (this.ended) return;
     if (this.staging !== undefined) this.thread.recycle(this.staging.buffer as ArrayBuffer);
     this.release();
-    this.thread.drop(this.session);
+    if (this.opened !== undefined) this.thread.drop(this.opened);
   }
 
   private flush(): void {
