@@ -30,6 +30,10 @@ export const nbdInflightRequestsMax = 64;
 export const nbdInflightBytesMax = 128 * mebibyte;
 /** Bytes queued on the socket before we stop taking new requests (reply backpressure). */
 export const nbdReplyQueueBytesMax = 64 * mebibyte;
+/** WRITE payload buffers a connection keeps for reuse, and the largest it keeps (payload-buffers.ts):
+ * ≤ 4 MiB held per idle connection; a 1 MiB sequential writer reuses them instead of allocating. */
+export const nbdPayloadBuffersKeptMax = 4;
+export const nbdPayloadBufferBytesMax = 1 * mebibyte;
 /** Bytes the connection reader buffers ahead of a pending read before pausing the socket. */
 export const nbdReadAheadBytesMax = 4 * mebibyte;
 /** proto.md NBD_REPLY_TYPE_BLOCK_STATUS: servers SHOULD NOT send more than 2^20 extents. */
@@ -54,6 +58,8 @@ assert(nbdBlockBytesPreferred >= 512 && (nbdBlockBytesPreferred & (nbdBlockBytes
 assert(nbdRequestBytesMax >= nbdBlockBytesPreferred, 'proto.md: max payload ≥ preferred block size');
 assert(nbdInflightBytesMax >= 2 * nbdRequestBytesMax, 'two maximum requests must fit in flight');
 assert(nbdInflightRequestsMax >= 1 && nbdHandshakeOptionsMax >= 8, 'a useful client needs these');
+assert(nbdPayloadBuffersKeptMax >= 1 && nbdPayloadBuffersKeptMax * nbdPayloadBufferBytesMax <= nbdReadAheadBytesMax,
+  'kept payload buffers hold no more than the read-ahead a connection may buffer anyway');
 assert(nbdOptionBytesMax >= 4 + nbdStringBytesMax + 4 + nbdMetaQueriesMax * (4 + nbdStringBytesMax) / 4,
   'an option carrying a maximal export name and several queries must fit');
 assert(nbdErrorMessageBytesMax <= nbdStringBytesMax, 'error messages are proto.md strings');

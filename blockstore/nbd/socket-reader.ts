@@ -13,7 +13,7 @@ export class ConnectionEnded extends Error {
   }
 }
 
-interface PendingRead { bytes: number; resolve: (data: Buffer) => void; reject: (error: Error) => void }
+interface PendingRead { bytes: number; into: Buffer | undefined; resolve: (data: Buffer) => void; reject: (error: Error) => void }
 
 export class SocketReader {
   private readonly chunks: Buffer[] = [];
@@ -28,14 +28,16 @@ export class SocketReader {
   }
 
   /** Resolves with exactly `bytes` bytes. The Buffer may be a view of a socket chunk: it is never
-   * reused by Node, so the caller owns it. One read at a time. */
-  read(bytes: number): Promise<Buffer> {
+   * reused by Node, so the caller owns it. Bytes that span socket chunks are copied into `into`
+   * (exactly `bytes` long) when given, else into a new buffer. One read at a time. */
+  read(bytes: number, into?: Buffer): Promise<Buffer> {
     assert(this.pending === undefined, 'one read at a time');
     assert(Number.isInteger(bytes) && bytes > 0 && bytes <= nbdRequestBytesMax + 64, 'read size is bounded');
-    if (this.buffered >= bytes) return Promise.resolve(this.take(bytes));
+    assert(into === undefined || into.length === bytes, 'a target buffer is exactly the read');
+    if (this.buffered >= bytes) return Promise.resolve(this.take(bytes, into));
     if (this.ended) return Promise.reject(this.ended);
     return new Promise((resolve, reject) => {
-      this.pending = { bytes, resolve, reject };
+      this.pending = { bytes, into, resolve, reject };
       if (this.socket.isPaused() && !this.socket.destroyed) this.socket.resume();
     });
   }
@@ -56,13 +58,13 @@ export class SocketReader {
     const pending = this.pending;
     if (pending && this.buffered >= pending.bytes) {
       this.pending = undefined;
-      pending.resolve(this.take(pending.bytes));
+      pending.resolve(this.take(pending.bytes, pending.into));
     }
     const wanted = this.pending ? Math.max(this.pending.bytes, nbdReadAheadBytesMax) : nbdReadAheadBytesMax;
     if (this.buffered >= wanted) this.socket.pause();
   }
 
-  private take(bytes: number): Buffer {
+  private take(bytes: number, into: Buffer | undefined): Buffer {
     assert(bytes <= this.buffered, 'take only what is buffered');
     let result: Buffer;
     const first = this.chunks[0];
@@ -71,7 +73,7 @@ export class SocketReader {
       if (first.length === bytes) this.chunks.shift();
       else this.chunks[0] = first.subarray(bytes);
     } else {
-      result = Buffer.allocUnsafe(bytes);
+      result = into ?? Buffer.allocUnsafe(bytes);
       let filled = 0;
       while (filled < bytes) {
         const chunk = this.chunks[0];

@@ -16,6 +16,7 @@ import type { BlockDevice } from './block-device.js';
 import { nbdErrnoOf, nbdMessageOf } from './errors.js';
 import { nbdInflightBytesMax, nbdInflightRequestsMax, nbdReplyQueueBytesMax } from './limits.js';
 import type { NbdLogger } from './logger.js';
+import { PayloadBuffers } from './payload-buffers.js';
 import { ConnectionEnded, type SocketReader } from './socket-reader.js';
 import {
   decodeRequestHeader, encodeBlockStatusChunk, encodeErrorChunk, encodeNoneChunk, encodeOffsetDataHeader, encodeOffsetHole,
@@ -37,6 +38,7 @@ export class Transmission {
   private capacityWaiter: (() => void) | undefined;
   private fatal: Error | undefined;
   private corked = false;
+  private readonly payloadBuffers = new PayloadBuffers();
 
   constructor(
     private readonly socket: Socket,
@@ -57,9 +59,12 @@ export class Transmission {
         await this.capacity();
         const decoded = decodeRequestHeader(await this.reader.read(requestHeaderBytes));
         if (!decoded.ok) throw new HardDisconnect(decoded.reason);
-        const payload = decoded.payloadBytes > 0 ? await this.reader.read(decoded.payloadBytes) : undefined;
+        const spare = decoded.payloadBytes > 0 ? this.payloadBuffers.take(decoded.payloadBytes) : undefined;
+        const payload = spare ? await this.reader.read(decoded.payloadBytes, spare) : undefined;
+        if (payload !== spare) this.payloadBuffers.give(spare); // the payload was one socket chunk's view
         const validation = validateRequest(decoded.header, this.session);
         if (!validation.ok) {
+          this.payloadBuffers.give(payload);
           this.replyError(decoded.header.cookie, validation.error);
           continue;
         }
@@ -91,6 +96,8 @@ export class Transmission {
       if (before.length > 0) await Promise.all(before.map((other) => other.settled));
       await this.execute(request, payload);
     })().catch((error: unknown) => this.fail(error)).finally(() => {
+      // The device's write has settled: it holds no reference to the payload (block-device.ts).
+      this.payloadBuffers.give(payload);
       this.running.delete(entry);
       this.inflightBytes -= bytes;
       this.wakeCapacity();

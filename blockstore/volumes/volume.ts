@@ -335,7 +335,10 @@ export class Volume implements BlockDevice {
       if (plain.equals(zeroBlock)) stored.set(index, 'zero');
       else seals.push(this.core.seal(plain).then((chunk) => { stored.set(index, mappedOf(chunk)); this.startPut(chunk); }));
     });
-    await Promise.all(seals);
+    // allSettled: `data` is only lent until this write settles (block-device.ts), so no seal may
+    // still be about to copy it when the write rejects.
+    const failed = (await Promise.allSettled(seals)).find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
     return stored;
   }
 
