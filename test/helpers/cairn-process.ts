@@ -8,12 +8,16 @@ import { join, resolve } from 'node:path';
 export const repoRoot = resolve(import.meta.dirname, '../..');
 
 /**
- * How to run the real `cairn` CLI: `npm test` builds dist/ first (tsc -p .) and sets
- * CAIRN_TEST_DIST=1, so children start from compiled JS (about half the start-up time, which
- * the crash tests pay twenty times); a plain `npx vitest` runs the sources through tsx.
+ * How to run the real `cairn` CLI: through its launcher (tools/cairn, which execs node with the
+ * server's memory settings, so the pid stays the child's). `npm test` builds dist/ first
+ * (tsc -p .) and sets CAIRN_TEST_DIST=1, so children start from compiled JS (about half the
+ * start-up time, which the crash tests pay twenty times); a plain `npx vitest` runs the sources
+ * through tsx. Children run this test's node binary.
  */
-export function cairnCommand(): string[] {
-  return process.env.CAIRN_TEST_DIST === '1' ? [join(repoRoot, 'dist/tools/cli.js')] : ['--import', 'tsx', join(repoRoot, 'tools/cli.ts')];
+export const cairnLauncher = join(repoRoot, 'tools/cairn');
+
+export function cairnEnv(): Record<string, string> {
+  return { CAIRN_NODE: process.execPath, CAIRN_FROM_SOURCE: process.env.CAIRN_TEST_DIST === '1' ? '0' : '1' };
 }
 
 export interface CairnProcess {
@@ -40,10 +44,10 @@ export async function startCairn(options: { dataDir?: string; accessKeyId?: stri
   const dataDir = options.dataDir ?? await makeDataDir();
   const accessKeyId = options.accessKeyId ?? 'CAIRNTESTROOTKEY0001';
   const secretAccessKey = options.secretAccessKey ?? 'cairn-test-root-secret-key-0000000000000';
-  const child = spawn(process.execPath, [...cairnCommand(), 'serve', '--data', dataDir, '--s3-port', '0', '--lambda-port', '0',
+  const child = spawn(cairnLauncher, ['serve', '--data', dataDir, '--s3-port', '0', '--lambda-port', '0',
     '--nbd-port', '0', '--log-level', 'warn', ...(options.extraArgs ?? [])], {
     cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CAIRN_ROOT_ACCESS_KEY: accessKeyId, CAIRN_ROOT_SECRET_KEY: secretAccessKey, ...options.env },
+    env: { ...process.env, ...cairnEnv(), CAIRN_ROOT_ACCESS_KEY: accessKeyId, CAIRN_ROOT_SECRET_KEY: secretAccessKey, ...options.env },
   });
   let output = '';
   child.stdout!.on('data', (data: Buffer) => { output += data.toString(); });
