@@ -124,7 +124,8 @@ export class ManifestEntries implements Iterable<ManifestEntryV1> {
   }
 
   private offsetOf(index: number): number {
-    assert(Number.isSafeInteger(index) && index >= 0 && index < this.count, `manifest entry ${index} of ${this.count}`);
+    // Not assert(): its message would be built on every call, and this runs per entry per read.
+    if (!(Number.isSafeInteger(index) && index >= 0 && index < this.count)) throw new AssertionError(`manifest entry ${index} of ${this.count}`);
     return index * manifestEntryBytes;
   }
 }
