@@ -2,6 +2,7 @@
 // counts, garbage collection. It knows nothing of keys or plaintext (ARCHITECTURE.md, Layers).
 import type { SealedChunk } from '../../dedup/index.js';
 import type { MetaOp } from '../meta/meta-store.js';
+import { assert } from '../../dedup/errors.js';
 import type { ChunkId } from './chunk-id.js';
 
 export interface GcResult { chunksFreed: number; bytesFreed: number; segmentsCompacted: number }
@@ -83,4 +84,9 @@ export interface ChunkStore {
   stats(): Promise<ChunkStoreStats>;
   /** Waits for in-flight work, closes segment files. Does not close the shared MetaStore. */
   close(): Promise<void>;
+}
+
+/** readCiphertext's precondition, shared by every implementation so both fail the same way. */
+export function assertChunkRange(offset: number, length: number): void {
+  assert(Number.isSafeInteger(offset) && offset >= 0 && Number.isSafeInteger(length) && length >= 0, `bad chunk range ${offset}+${length}`);
 }

@@ -7,7 +7,7 @@ import type { SealedChunk } from '../../dedup/index.js';
 import { MemoryMetaStore } from '../meta/memory-meta-store.js';
 import { assertValidBatch, type MetaOp, type MetaStore } from '../meta/meta-store.js';
 import { assertChunkId, chunkIdOf, type ChunkId } from './chunk-id.js';
-import type { ChunkStore, ChunkStoreStats, GcResult, ScrubResult } from './chunk-store.js';
+import { assertChunkRange, type ChunkStore, type ChunkStoreStats, type GcResult, type ScrubResult } from './chunk-store.js';
 import { ChunkStoreError } from './errors.js';
 import { resolveLimits, type ChunkStoreLimits } from './limits.js';
 import { Mutex } from './mutex.js';
@@ -54,7 +54,7 @@ export class MemoryChunkStore implements ChunkStore {
   async readCiphertext(id: ChunkId, offset: number, length: number): Promise<Buffer> {
     this.assertOpen();
     assertChunkId(id);
-    assert(Number.isSafeInteger(offset) && offset >= 0 && Number.isSafeInteger(length) && length >= 0, `bad chunk range ${offset}+${length}`);
+    assertChunkRange(offset, length);
     const chunk = this.chunks.get(id);
     if (chunk === undefined) throw new ChunkStoreError('ChunkMissing', `chunk ${id} is not stored`);
     if (offset + length > chunk.bytes.length) {

@@ -12,7 +12,7 @@ import { AssertionError, assert } from '../../dedup/errors.js';
 import type { SealedChunk } from '../../dedup/index.js';
 import { assertValidBatch, type MetaOp, type MetaStore } from '../meta/meta-store.js';
 import { assertChunkId, chunkIdOf, type ChunkId } from './chunk-id.js';
-import type { ChunkStore, ChunkStoreStats, GcResult, ScrubResult } from './chunk-store.js';
+import { assertChunkRange, type ChunkStore, type ChunkStoreStats, type GcResult, type ScrubResult } from './chunk-store.js';
 import { nodeDisk, type Disk } from './disk.js';
 import { ChunkStoreError, isChunkStoreError } from './errors.js';
 import { runGc, type GcHost } from './gc.js';
@@ -148,7 +148,7 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
   async readCiphertext(id: ChunkId, offset: number, length: number): Promise<Buffer> {
     this.checkUsable();
     assertChunkId(id);
-    assertRange(offset, length);
+    assertChunkRange(offset, length);
     return this.readLocated(id, (entry) => this.readRange(id, entry, offset, length));
   }
 
@@ -436,19 +436,15 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
     const ids = [...request.refDeltas.keys()];
     const step = this.limits.commitSliceIds;
     let refused: Error | undefined;
-    // Straight from the MetaStore, one getMany a slice: per id only its key, value and op are
-    // made (the lookup batching of entryOf costs a promise and closures per id, ~1 KB of garbage).
     const slices = async function* (this: SegmentChunkStore): AsyncIterable<readonly MetaOp[]> {
       for (let start = 0; start < ids.length; start += step) {
-        const keys = ids.slice(start, start + step).map(chunkKeyOf);
-        const values = await this.meta.getMany(keys);
+        const { keys, entries } = await this.indexEntriesOf(ids.slice(start, start + step));
         const ops: MetaOp[] = [];
         for (let index = 0; index < keys.length; index++) {
           const id = ids[start + index];
           const delta = request.refDeltas.get(id)!;
           if (delta === 0) continue;
-          const value = values[index];
-          const next = this.applyDelta(id, value === undefined ? undefined : decodeEntry(keys[index], value), delta);
+          const next = this.applyDelta(id, entries[index], delta);
           if (next instanceof Error) throw (refused = next);
           ops.push({ type: 'put', key: keys[index], value: encodeChunkEntryV1(next) });
         }
@@ -470,12 +466,22 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
   private async loadEntries(ids: Iterable<ChunkId>): Promise<Map<ChunkId, ChunkEntryV1 | undefined>> {
     const list = [...new Set(ids)];
     const current = new Map<ChunkId, ChunkEntryV1 | undefined>();
-    for (let start = 0; start < list.length; start += 256) {
-      const slice = list.slice(start, start + 256);
-      const entries = await Promise.all(slice.map((id) => this.entryOf(id)));
+    for (let start = 0; start < list.length; start += this.limits.commitSliceIds) {
+      const slice = list.slice(start, start + this.limits.commitSliceIds);
+      const { entries } = await this.indexEntriesOf(slice);
       slice.forEach((id, index) => current.set(id, entries[index]));
     }
     return current;
+  }
+
+  /**
+   * Index entries of `ids` (and their keys), straight from the MetaStore in one getMany. Commits
+   * read this way, under indexLock: entryOf's lookup batching costs a promise and closures per id.
+   */
+  private async indexEntriesOf(ids: readonly ChunkId[]): Promise<{ keys: string[]; entries: (ChunkEntryV1 | undefined)[] }> {
+    const keys = ids.map(chunkKeyOf);
+    const values = await this.meta.getMany(keys);
+    return { keys, entries: values.map((value, index) => (value === undefined ? undefined : decodeEntry(keys[index], value))) };
   }
 
   private stageDeltas(deltas: Iterable<readonly [ChunkId, number]>, current: ReadonlyMap<ChunkId, ChunkEntryV1 | undefined>, staged: Map<ChunkId, ChunkEntryV1>): Error | undefined {
@@ -530,8 +536,4 @@ function decodeEntry(key: string, value: Buffer): ChunkEntryV1 {
   const entry = decodeChunkEntryV1(value);
   assert(entry !== undefined, `index entry ${key} is not a ChunkEntryV1`);
   return entry;
-}
-
-function assertRange(offset: number, length: number): void {
-  assert(Number.isSafeInteger(offset) && offset >= 0 && Number.isSafeInteger(length) && length >= 0, `bad chunk range ${offset}+${length}`);
 }
