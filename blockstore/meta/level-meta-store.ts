@@ -7,7 +7,7 @@ import { ClassicLevel } from 'classic-level';
 import { assert } from '../../dedup/errors.js';
 import { metaLimits } from './limits.js';
 import {
-  assertValidBatch, assertValidKey, assertValidKeys, assertValidRange, type MetaOp, type MetaRange, type MetaStore,
+  assertValidBatch, assertValidKey, assertValidKeys, assertValidRange, validSlices, type MetaOp, type MetaRange, type MetaStore,
 } from './meta-store.js';
 
 /** A caller's batch: its ops, or (batchFrom) the slices they come in; the latter goes alone. */
@@ -112,15 +112,7 @@ export class LevelMetaStore implements MetaStore {
         try {
           for (const pending of group) {
             if (Array.isArray(pending.ops)) addOps(batch, pending.ops as readonly MetaOp[]);
-            else {
-              let count = 0;
-              for await (const slice of pending.ops as AsyncIterable<readonly MetaOp[]>) {
-                assertValidBatch(slice);
-                count += slice.length;
-                assert(count <= metaLimits.batchOpsMax, `batch has more than ${metaLimits.batchOpsMax} ops`);
-                addOps(batch, slice);
-              }
-            }
+            else for await (const slice of validSlices(pending.ops as AsyncIterable<readonly MetaOp[]>)) addOps(batch, slice);
           }
           this.writesIssued++;
           await batch.write({ sync: true });

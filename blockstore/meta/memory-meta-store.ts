@@ -2,9 +2,8 @@
 // that "durable" means "until the process exits". Values are copied in and out so that buffer
 // ownership behaves exactly as documented in meta-store.ts.
 import { assert } from '../../dedup/errors.js';
-import { metaLimits } from './limits.js';
 import {
-  assertValidBatch, assertValidKey, assertValidKeys, assertValidRange, compareKeys, keyInRange,
+  assertValidBatch, assertValidKey, assertValidKeys, assertValidRange, compareKeys, keyInRange, validSlices,
   type MetaOp, type MetaRange, type MetaStore,
 } from './meta-store.js';
 
@@ -43,11 +42,7 @@ export class MemoryMetaStore implements MetaStore {
   async batchFrom(slices: AsyncIterable<readonly MetaOp[]>): Promise<void> {
     this.assertOpen();
     const ops: MetaOp[] = [];
-    for await (const slice of slices) {
-      assertValidBatch(slice);
-      for (const op of slice) ops.push(op);
-      assert(ops.length <= metaLimits.batchOpsMax, `batch has more than ${metaLimits.batchOpsMax} ops`);
-    }
+    for await (const slice of validSlices(slices)) for (const op of slice) ops.push(op);
     return this.batch(ops);
   }
 

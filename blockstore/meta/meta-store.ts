@@ -77,6 +77,17 @@ export function assertValidKeys(keys: readonly string[]): void {
   for (const key of keys) assertValidKey(key);
 }
 
+/** batchFrom's slices, each checked as a batch and all together held to batchOpsMax. */
+export async function* validSlices(slices: AsyncIterable<readonly MetaOp[]>): AsyncIterable<readonly MetaOp[]> {
+  let count = 0;
+  for await (const slice of slices) {
+    assertValidBatch(slice);
+    count += slice.length;
+    assert(count <= metaLimits.batchOpsMax, `batch has more than ${metaLimits.batchOpsMax} ops`);
+    yield slice;
+  }
+}
+
 export function assertValidBatch(ops: readonly MetaOp[]): void {
   assert(Array.isArray(ops), 'batch ops must be an array');
   assert(ops.length <= metaLimits.batchOpsMax, `batch has more than ${metaLimits.batchOpsMax} ops`);
