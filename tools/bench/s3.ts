@@ -1,5 +1,6 @@
 // S3 door benchmarks against a real `cairn serve` child process on loopback:
-// - one PUT / GET stream of 1 GiB of unique data vs writing (with fsync) / reading a plain file;
+// - one PUT / GET stream of 1 GiB of unique data vs writing (with fsync) / reading a plain file,
+//   and both vs the same SDK client talking to a null server (the client's own ceiling);
 // - 4 KiB PUT and GET at 32 concurrent clients (ops/s, p99) vs one 4 KiB append+fdatasync per op;
 //   the clients run in smallOpsProcesses child processes (this file, started with
 //   --s3-small-ops-client): one process's SDK saturated its core while the server idled, so the
@@ -11,8 +12,11 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fork } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Crc32 } from '../../gateway/checksums/crc.js';
 import type { BenchRow } from './report.js';
 import { makeDataDir, removeDataDir, startCairn, type CairnProcess } from '../../test/helpers/cairn-process.js';
 import { s3ClientFor } from '../../test/helpers/s3-client.js';
@@ -47,6 +51,44 @@ async function plainFileRead(path: string, bytes: number): Promise<number> {
   const hash = createHash('md5');
   for await (const piece of createReadStream(path, { highWaterMark: mib })) hash.update(piece as Buffer);
   return bytes / mib / ((performance.now() - started) / 1000);
+}
+
+/**
+ * The client's own ceiling: the same SDK client, sending or consuming the same way, against a
+ * null S3 endpoint that drains a PUT's body and streams a GET's bytes from memory with the
+ * headers a GET returns (length, ETag, and the CRC32 the SDK validates by default). On this
+ * 2-core machine one SDK stream costs its client more CPU than the plain-file references cost in
+ * all (HTTP, aws-chunked CRC32 trailers or CRC32 validation, the md5), so these rows tell the
+ * server's share from the client's.
+ */
+async function nullServerStreams(bytes: number, pool: Buffer): Promise<{ put: number; get: number }> {
+  const crc = new Crc32();
+  for await (const piece of uniqueStream(bytes, pool)) crc.update(piece as Buffer);
+  const server = createServer((request, response) => {
+    if (request.method === 'PUT') {
+      request.resume();
+      request.once('end', () => response.writeHead(200, { etag: '"null-server"' }).end());
+      return;
+    }
+    const headers: Record<string, string | number> = {
+      'content-length': bytes, 'content-type': 'application/octet-stream', etag: '"null-server"', 'last-modified': new Date(0).toUTCString(),
+    };
+    if (request.headers['x-amz-checksum-mode'] === 'ENABLED') {
+      headers['x-amz-checksum-crc32'] = crc.digest().toString('base64');
+      headers['x-amz-checksum-type'] = 'FULL_OBJECT';
+    }
+    response.writeHead(200, headers);
+    uniqueStream(bytes, pool).pipe(response);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const s3 = s3ClientFor({ endpoint: `http://127.0.0.1:${port}`, accessKeyId: 'NULLSERVERKEY0000001', secretAccessKey: 'null-server-secret' });
+  try {
+    return { put: await timedPut(s3, 'stream', bytes, pool), get: await timedGet(s3, 'stream', bytes) };
+  } finally {
+    s3.destroy();
+    server.close();
+  }
 }
 
 async function timedPut(s3: S3Client, key: string, bytes: number, pool: Buffer): Promise<number> {
@@ -175,8 +217,12 @@ export async function run(): Promise<BenchRow[]> {
     await rm(join(scratch, 'plain'));
     const put = await timedPut(s3, 'stream', streamBytes, pool);
     const get = await timedGet(s3, 'stream', streamBytes);
+    const nullServer = await nullServerStreams(streamBytes, pool);
     rows.push({ name: 'S3 PUT 1 GiB unique data, one stream', figure: put, unit: 'MB/s', referenceName: 'plain file write+fsync', referenceFigure: fileWrite, higherIsBetter: true, note: 'aim ≥ 0.4' });
     rows.push({ name: 'S3 GET 1 GiB, one stream', figure: get, unit: 'MB/s', referenceName: 'plain file read', referenceFigure: fileRead, higherIsBetter: true, note: 'aim ≥ 0.6' });
+    for (const [name, figure, ceiling] of [['PUT 1 GiB unique data', put, nullServer.put], ['GET 1 GiB', get, nullServer.get]] as const) {
+      rows.push({ name: `S3 ${name}, one stream`, figure, unit: 'MB/s', referenceName: 'the same SDK client with a null server', referenceFigure: ceiling, higherIsBetter: true, note: 'the client\'s own ceiling on this machine' });
+    }
 
     const many = s3ClientFor(cairn); // the SDK's agent allows 50 sockets: enough for 32 clients
     const reference = await fsyncPerOp(join(scratch, 'appends'), 3000);

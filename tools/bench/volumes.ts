@@ -1,18 +1,15 @@
 // Bench for blockstore/volumes/: a Cairn volume (journal → fold → sealed chunks in the segment
-// store, LevelDB map) served by our NBD server, against `nbdkit file` on a file in the same temp
-// dir (same disk) and `nbdkit memory`, all measured by the same clients in this run
-// (measureNbdTarget in nbd.ts: nbdcopy 1 MiB sequential 256 MiB, fio nbd 4 KiB QD32 random).
-// The volume node runs in this process, so "ours" RSS is the whole bench process.
+// store, LevelDB map) served over NBD by a real `cairn serve` child process (its launcher's
+// settings, its own RSS), against `nbdkit file` on a file in the same temp dir (same disk) and
+// `nbdkit memory`, all measured by the same clients in this run (measureNbdTarget in nbd.ts:
+// nbdcopy 1 MiB sequential 256 MiB, fio nbd 4 KiB QD32 random).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { openChunkStore } from '../../blockstore/chunks/index.js';
-import { LevelMetaStore } from '../../blockstore/meta/index.js';
-import { startNbdServer } from '../../blockstore/nbd/index.js';
-import { FileJournalStore, VolumeService } from '../../blockstore/volumes/index.js';
+import { adminCall } from '../../test/helpers/admin.js';
+import { removeDataDir, startCairn } from '../../test/helpers/cairn-process.js';
 import { freePort, measureNbdTarget, rssMiB, waitForPort, type NbdTargetFigures } from './nbd.js';
 import { type BenchRow, formatRows } from './report.js';
 
@@ -21,23 +18,17 @@ const mebibyte = 1 << 20;
  * burst), short enough that the three targets finish in under three minutes. */
 const randomSeconds = 15;
 
-async function measureCairn(dir: string): Promise<{ figures: NbdTargetFigures; rss: number }> {
-  const meta = await LevelMetaStore.open(join(dir, 'meta'));
-  const chunks = await openChunkStore({ dir: join(dir, 'chunks'), meta });
-  const volumes = await VolumeService.open({
-    meta, chunks, journals: new FileJournalStore(join(dir, 'volumes')), masterKey: randomBytes(32),
-    saltFor: () => Buffer.alloc(32, 0x51), clock: () => Date.now(), newId: () => randomBytes(12).toString('hex'), location: 'bench',
-  });
-  await volumes.create('bench', 1024 * mebibyte);
-  const server = await startNbdServer({ host: '127.0.0.1', port: 0, registry: volumes.exports });
+async function measureCairn(): Promise<{ figures: NbdTargetFigures; rss: number }> {
+  // The product as a user runs it: `cairn serve` through its launcher (its memory settings),
+  // the volume created over the admin API; RSS is that server process alone.
+  const cairn = await startCairn();
   try {
-    const figures = await measureNbdTarget(`nbd://127.0.0.1:${server.port}/bench`, { randomSeconds });
-    return { figures, rss: process.memoryUsage().rss / mebibyte };
+    await adminCall(cairn, 'POST', '/volumes', { name: 'bench', size: '1G' });
+    const figures = await measureNbdTarget(`${cairn.nbdEndpoint}/bench`, { randomSeconds });
+    return { figures, rss: rssMiB(cairn.child.pid!) };
   } finally {
-    await server.close();
-    await volumes.close();
-    await chunks.close();
-    await meta.close();
+    await cairn.stop();
+    await removeDataDir(cairn.dataDir);
   }
 }
 
@@ -56,7 +47,7 @@ async function measureNbdkit(args: string[]): Promise<{ figures: NbdTargetFigure
 export async function run(): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-volumes-'));
   try {
-    const ours = await measureCairn(join(dir, 'cairn'));
+    const ours = await measureCairn();
     const file = join(dir, 'nbdkit-file.img');
     writeFileSync(file, '');
     truncateSync(file, 1024 * mebibyte);
@@ -72,7 +63,7 @@ export async function run(): Promise<BenchRow[]> {
         row('volume rand read 4 KiB QD32 (fio nbd)', ours.figures.randReadIops, reference.figures.randReadIops, 'ops/s', true, `${randomSeconds} s over 256 MiB`),
         row('volume rand write 4 KiB QD32 (fio nbd)', ours.figures.randWriteIops, reference.figures.randWriteIops, 'ops/s', true, `${randomSeconds} s over 256 MiB`),
         row('volume rand 4 KiB QD32 p99 latency', ours.figures.p99Ms, reference.figures.p99Ms, 'ms p99', false, 'worse of read and write'),
-        row('volume server RSS after the runs', ours.rss, reference.rss, 'MiB RSS', false, 'ours is the whole bench process'),
+        row('volume server RSS after the runs', ours.rss, reference.rss, 'MiB RSS', false, 'the cairn serve process'),
       );
     }
     return rows;
