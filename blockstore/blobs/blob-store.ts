@@ -15,7 +15,7 @@ import {
 import { assert, CairnError } from '../../dedup/errors.js';
 import type { ChunkStore } from '../chunks/index.js';
 import { blobLimits } from './limits.js';
-import { openChunkOffThread, sealChunkOffThread } from './seal-pool.js';
+import { openChunkOffThread, sealLeasedOffThread, type Leased } from './seal-pool.js';
 
 export interface BlobStoreDeps {
   chunks: ChunkStore;
@@ -174,14 +174,23 @@ export function concatManifests(parts: readonly ManifestV1[]): ManifestV1 {
 
 // Measured on a 1 GiB GET (blobs README): decrypting in the pool takes ~1 s of main-thread CPU
 // per GiB off the thread that also verifies ids and serves the socket; sealing there takes ~4 s.
-function sealOnPool(plaintext: Buffer, salt: Buffer): Promise<SealedChunk> {
-  if (plaintext.length < blobLimits.offThreadBytesMin) return Promise.resolve(sealChunk(plaintext, salt));
-  return sealChunkOffThread(plaintext, salt);
+function sealOnPool(plaintext: Buffer, salt: Buffer): Promise<Leased<SealedChunk>> {
+  if (plaintext.length < blobLimits.offThreadBytesMin) return Promise.resolve({ value: sealChunk(plaintext, salt), release: () => {} });
+  return sealLeasedOffThread(plaintext, salt);
 }
 
 function openOnPool(ciphertext: Buffer, key: Buffer): Promise<Buffer> | Buffer {
   if (ciphertext.length < blobLimits.offThreadBytesMin) return openChunk(ciphertext, key);
   return openChunkOffThread(ciphertext, key);
+}
+
+/** `pending`, then `after()` however it settled. */
+async function settleThen(pending: Promise<void> | undefined, after: () => void): Promise<void> {
+  try {
+    await pending;
+  } finally {
+    after();
+  }
 }
 
 /**
@@ -216,7 +225,9 @@ class ChunkWriter {
     const length = plaintext.length;
     const job: Promise<void> = sealOnPool(plaintext, this.salt)
       .finally(() => this.sealed(plaintext))
-      .then((sealed) => this.store(index, length, sealed))
+      // The chunk store's put settles after its write completed (or was never issued): only
+      // then may the pool reuse the buffer the ciphertext is a view of.
+      .then((sealed) => settleThen(this.store(index, length, sealed.value), sealed.release))
       .then(() => this.release(job, bytes), (error: unknown) => { this.failure ??= error; this.release(job, bytes); });
     this.pending.add(job);
     while (this.windowBytes > blobLimits.putWindowBytes && this.failure === undefined) {

@@ -4,6 +4,7 @@ export { blobLimits, sealPoolLimits } from './limits.js';
 export { BlobError, blobErrorCodes, type BlobErrorCode } from './errors.js';
 // SealPool itself is for benches and tests; services share the process-wide pool via the functions.
 export {
-  SealPool, openChunkOffThread, openPagedBlockOffThread, sealChunkOffThread, sealPagedBlockOffThread, type SealPoolOptions,
+  SealPool, openChunkOffThread, openLeasedOffThread, openPagedBlockOffThread, sealChunkOffThread, sealLeasedOffThread, sealPagedBlockOffThread,
+  type Leased, type SealPoolOptions,
 } from './seal-pool.js';
 export { siblingModule, startModuleWorker } from './module-worker.js';

@@ -39,6 +39,11 @@ export const sealPoolLimits = {
   batchBytesMax: 1024 * 1024,
   /** Batches a worker holds at once: one it works on and one waiting, so it never idles on us. */
   batchesPerWorkerMax: 2,
+  /**
+   * Released batch buffers (batchBytesMax each) kept for reuse (seal-pool.ts, "Leases"). A PUT
+   * holds ~its put window of them in flight; more than this are left to GC.
+   */
+  freeBatchBuffersMax: 16,
   /** Jobs queued for a worker before callers wait to be admitted (backpressure, no bytes held). */
   queuedJobsMax: 512,
   /** Callers waiting for admission; more is a caller fanning out without bound (a bug). */

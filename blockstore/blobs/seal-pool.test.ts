@@ -105,6 +105,32 @@ describe('seal pool', () => {
     opened.forEach((plaintext, index) => expect(plaintext.equals(plaintexts[index])).toBe(true));
   });
 
+  it('reuses a batch buffer only once every leased result in it is released, never one holding an unleased result', async () => {
+    const [a, b, c] = [random.bytes(20_000), random.bytes(30_000), random.bytes(25_000)];
+    const expectSealed = (result: { ciphertext: Buffer }, plaintext: Buffer) => expect(result.ciphertext.equals(sealChunk(plaintext, salt).ciphertext)).toBe(true);
+    // A batch with an unleased job is never reused: its results stay intact through later batches.
+    const [leasedA, plainB] = await Promise.all([pool.sealLeased(a, salt), pool.seal(b, salt)]);
+    leasedA.release();
+    for (let round = 0; round < 4; round++) (await pool.sealLeased(c, salt)).release();
+    expectSealed(plainB, b);
+    // One of two leased results released: the buffer is still in use, nothing is overwritten.
+    const [first, second] = await Promise.all([pool.sealLeased(a, salt), pool.sealLeased(b, salt)]);
+    first.release();
+    for (let round = 0; round < 4; round++) (await pool.sealLeased(c, salt)).release();
+    expectSealed(second.value, b);
+    // Both released: the next batch takes that buffer (transferring it detaches the old views).
+    second.release();
+    const next = await pool.sealLeased(c, salt);
+    expect(second.value.ciphertext.length).toBe(0);
+    expectSealed(next.value, c);
+    expect(() => next.release()).not.toThrow();
+    expect(() => next.release()).toThrow(/released once/);
+    const expected = sealChunk(c, salt);
+    const opened = await pool.openLeased(expected.ciphertext, expected.key);
+    expect(opened.value.equals(c)).toBe(true);
+    opened.release();
+  });
+
   it('copies its input: mutating the caller\'s buffer after the job settles changes nothing returned', async () => {
     const plaintext = random.bytes(20_000);
     const expected = sealChunk(plaintext, salt);

@@ -16,6 +16,15 @@
 // and a caller that awaits its calls (a bounded window) is slowed to the workers' pace.
 // A worker that dies rejects the jobs it held with SealWorkerFailed; the next dispatch starts a
 // replacement. Queued jobs not yet sent are unaffected.
+//
+// Leases: a batch buffer allocated per batch is the largest allocation of a PUT (about the
+// stream's own size again), and it lives until the chunks are durable — long enough to be
+// promoted, so V8 counted it as old-generation external memory and ran a mark-compact every
+// ~25–50 MB streamed (a 1 GiB PUT: ~60, ~3 s of GC helper threads). Callers that know when they
+// are done with a result (the chunk is written, the block copied) take it leased and release it;
+// a batch whose jobs were all leased and all released goes back to a small free list and is
+// transferred again, instead of a fresh one. A job taken without a lease pins its batch to GC, as
+// before, so the plain functions stay safe for any caller.
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { AssertionError, assert } from '../../dedup/errors.js';
@@ -34,8 +43,20 @@ interface Job {
   kind: SealJobKind;
   head: Uint8Array; // salt (seal) or key (open)
   input: Uint8Array;
-  resolve(slot: Buffer): void;
+  /** The caller will release its result: the batch buffer may be reused once all are released. */
+  leased: boolean;
+  resolve(result: { slot: Buffer; release: () => void }): void;
   reject(error: unknown): void;
+}
+
+/**
+ * A result that is a view of a pooled batch buffer. Call release() once nothing reads the view
+ * any more (after the write that used it completed, or after copying it): the buffer is then
+ * overwritten by another batch. Not calling it is safe; the buffer is left to GC.
+ */
+export interface Leased<T> {
+  value: T;
+  release(): void;
 }
 
 interface PoolWorker {
@@ -55,6 +76,8 @@ export class SealPool {
   private readonly queue: Job[] = [];
   private readonly workers: PoolWorker[] = [];
   private readonly admission: (() => void)[] = [];
+  /** Released batch buffers of batchBytesMax bytes, transferred again by the next batches. */
+  private readonly freeBuffers: ArrayBuffer[] = [];
   private dispatchScheduled = false;
   private nextBatch = 1;
   private closed = false;
@@ -65,32 +88,51 @@ export class SealPool {
 
   /** See sealChunkOffThread; `paged`: sealPagedBlockOffThread. */
   async seal(plaintext: Uint8Array, salt: Uint8Array, paged = false): Promise<SealedChunk> {
+    return (await this.sealJob(plaintext, salt, paged, false)).value;
+  }
+
+  /** seal(), the result leased (see Leased): release it once the ciphertext is written. */
+  sealLeased(plaintext: Uint8Array, salt: Uint8Array, paged = false): Promise<Leased<SealedChunk>> {
+    return this.sealJob(plaintext, salt, paged, true);
+  }
+
+  /** See openChunkOffThread; `paged`: openPagedBlockOffThread. */
+  async open(ciphertext: Uint8Array, key: Uint8Array, paged = false): Promise<Buffer> {
+    return (await this.openJob(ciphertext, key, paged, false)).value;
+  }
+
+  /** open(), the result leased (see Leased): release it once the plaintext is copied or sent. */
+  openLeased(ciphertext: Uint8Array, key: Uint8Array, paged = false): Promise<Leased<Buffer>> {
+    return this.openJob(ciphertext, key, paged, true);
+  }
+
+  private async sealJob(plaintext: Uint8Array, salt: Uint8Array, paged: boolean, leased: boolean): Promise<Leased<SealedChunk>> {
     assert(plaintext.length <= dedupLimits.chunkBytesMax, 'chunk larger than chunkBytesMax');
     assert(!paged || plaintext.length === dedupLimits.volumeBlockBytes, 'a paged seal takes one whole volume block');
     assert(salt.length === dedupLimits.saltBytes, 'salt must be 32 bytes');
     const kind = paged ? 'sealPaged' : 'seal';
-    const slot = await this.submit(kind, salt, plaintext);
+    const { slot, release } = await this.submit(kind, salt, plaintext, leased);
     const keyBytes = dedupLimits.chunkKeyBytes;
     // The worker's sealChunkInto hashed exactly these ciphertext bytes into this id, and the
     // buffer came back transferred (no one else can write to it): a SealedChunk by construction.
-    return {
+    const value = {
       id: chunkIdFromBytes(slot.subarray(0, keyBytes)),
       // A copy: manifests keep keys for the object's life, and a view would pin the whole batch.
       key: Buffer.from(slot.subarray(keyBytes, sealSlotHeadBytes)),
       ciphertext: slot.subarray(sealSlotHeadBytes, sealSlotHeadBytes + outputBytesOf(kind, plaintext.length)),
     } as SealedChunk;
+    return { value, release };
   }
 
-  /** See openChunkOffThread; `paged`: openPagedBlockOffThread. */
-  async open(ciphertext: Uint8Array, key: Uint8Array, paged = false): Promise<Buffer> {
+  private async openJob(ciphertext: Uint8Array, key: Uint8Array, paged: boolean, leased: boolean): Promise<Leased<Buffer>> {
     assert(key.length === dedupLimits.chunkKeyBytes, 'chunk key must be 32 bytes');
     // An impossible length gets dedup's own error without a trip to a worker.
-    if (paged && ciphertext.length !== dedupLimits.pagedBlockCiphertextBytes) return openPagedBlock(ciphertext, key);
+    if (paged && ciphertext.length !== dedupLimits.pagedBlockCiphertextBytes) return { value: openPagedBlock(ciphertext, key), release: noRelease };
     const bodyLength = ciphertext.length - dedupLimits.aeadTagBytes;
-    if (!paged && (bodyLength < 0 || bodyLength > dedupLimits.chunkBytesMax)) return openChunk(ciphertext, key);
+    if (!paged && (bodyLength < 0 || bodyLength > dedupLimits.chunkBytesMax)) return { value: openChunk(ciphertext, key), release: noRelease };
     const kind = paged ? 'openPaged' : 'open';
-    const slot = await this.submit(kind, key, ciphertext);
-    return slot.subarray(openSlotHeadBytes, openSlotHeadBytes + outputBytesOf(kind, ciphertext.length));
+    const { slot, release } = await this.submit(kind, key, ciphertext, leased);
+    return { value: slot.subarray(openSlotHeadBytes, openSlotHeadBytes + outputBytesOf(kind, ciphertext.length)), release };
   }
 
   /** Terminates the workers; pending jobs reject. For tests: the process-wide pool is never closed. */
@@ -99,14 +141,14 @@ export class SealPool {
     await Promise.all(this.workers.map((entry) => entry.worker.terminate()));
   }
 
-  private async submit(kind: SealJobKind, head: Uint8Array, input: Uint8Array): Promise<Buffer> {
+  private async submit(kind: SealJobKind, head: Uint8Array, input: Uint8Array, leased: boolean): Promise<{ slot: Buffer; release: () => void }> {
     assert(!this.closed, 'seal pool used after close');
     while (this.queue.length >= sealPoolLimits.queuedJobsMax) {
       assert(this.admission.length < sealPoolLimits.admissionWaitersMax, 'seal pool callers fan out without bound');
       await new Promise<void>((resolve) => this.admission.push(resolve));
     }
-    return new Promise<Buffer>((resolve, reject) => {
-      this.queue.push({ kind, head, input, resolve, reject });
+    return new Promise((resolve, reject) => {
+      this.queue.push({ kind, head, input, leased, resolve, reject });
       if (!this.dispatchScheduled) {
         this.dispatchScheduled = true;
         setImmediate(() => { this.dispatchScheduled = false; this.dispatch(); });
@@ -146,7 +188,7 @@ export class SealPool {
     return jobs;
   }
 
-  /** Copies each job's input into its slot of one fresh buffer and transfers that buffer. */
+  /** Copies each job's input into its slot of one batch buffer and transfers that buffer. */
   private send(target: PoolWorker, jobs: Job[]): void {
     let total = 0;
     const slots = jobs.map((job): SealJobSlot => {
@@ -154,9 +196,7 @@ export class SealPool {
       total += slotBytesOf(job.kind, job.input.length);
       return slot;
     });
-    // allocUnsafeSlow: an ArrayBuffer of its own (pooled ones cannot be transferred), not zeroed.
-    const bytes = Buffer.allocUnsafeSlow(total);
-    assert(bytes.byteOffset === 0 && bytes.buffer.byteLength === total, 'batch buffer owns its ArrayBuffer');
+    const bytes = this.batchBuffer(total);
     jobs.forEach((job, index) => {
       const { offset } = slots[index];
       bytes.set(job.head, offset);
@@ -165,7 +205,17 @@ export class SealPool {
     const batch = this.nextBatch++;
     if (target.batches.size === 0) target.worker.ref(); // pending work keeps the process alive
     target.batches.set(batch, { jobs, slots });
-    target.worker.postMessage({ batch, buffer: bytes.buffer, slots }, [bytes.buffer]);
+    const buffer = bytes.buffer as ArrayBuffer; // never shared: batchBuffer made or reused it
+    target.worker.postMessage({ batch, buffer, slots }, [buffer]);
+  }
+
+  /** A released buffer when the batch fits one, else a new one (of the reusable size if it fits). */
+  private batchBuffer(total: number): Buffer {
+    const reused = total <= sealPoolLimits.batchBytesMax ? this.freeBuffers.pop() : undefined;
+    // allocUnsafeSlow: an ArrayBuffer of its own (pooled ones cannot be transferred), not zeroed.
+    const bytes = reused !== undefined ? Buffer.from(reused) : Buffer.allocUnsafeSlow(Math.max(total, sealPoolLimits.batchBytesMax));
+    assert(bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength && bytes.length >= total, 'batch buffer owns its ArrayBuffer');
+    return bytes;
   }
 
   private start(): PoolWorker {
@@ -185,13 +235,35 @@ export class SealPool {
     entry.batches.delete(reply.batch);
     if (entry.batches.size === 0) entry.worker.unref();
     const bytes = Buffer.from(reply.buffer);
+    const release = this.releaserOf(sent.jobs, reply);
     sent.jobs.forEach((job, index) => {
       const failure = reply.failures[index];
       const { kind, offset, length } = sent.slots[index];
-      if (failure === null) job.resolve(bytes.subarray(offset, offset + slotBytesOf(kind, length)));
+      if (failure === null) job.resolve({ slot: bytes.subarray(offset, offset + slotBytesOf(kind, length)), release: release() });
       else job.reject(errorOf(failure));
     });
     this.dispatch();
+  }
+
+  /**
+   * Hands out one release function per successful job; when every one has been called, the
+   * buffer joins the free list. A batch with an unleased job (or of an odd size) is never reused.
+   */
+  private releaserOf(jobs: readonly Job[], reply: SealBatchReply): () => () => void {
+    const reusable = reply.buffer.byteLength === sealPoolLimits.batchBytesMax && jobs.every((job) => job.leased);
+    if (!reusable) return () => noRelease;
+    let outstanding = reply.failures.filter((failure) => failure === null).length;
+    const returned = (): void => {
+      if (--outstanding === 0 && this.freeBuffers.length < sealPoolLimits.freeBatchBuffersMax) this.freeBuffers.push(reply.buffer);
+    };
+    return () => {
+      let released = false;
+      return () => {
+        assert(!released, 'a leased seal-pool result is released once');
+        released = true;
+        returned();
+      };
+    };
   }
 
   private lose(entry: PoolWorker, cause: unknown): void {
@@ -205,6 +277,8 @@ export class SealPool {
     this.dispatch(); // starts a replacement if jobs are waiting
   }
 }
+
+function noRelease(): void {}
 
 /** Rebuilds a worker's failure with its class: DedupError codes stay codes, bugs stay bugs. */
 function errorOf(failure: SealJobFailure): Error {
@@ -251,6 +325,18 @@ export function sealChunkOffThread(plaintext: Buffer, salt: Buffer): Promise<Sea
  */
 export function openChunkOffThread(ciphertext: Buffer, key: Buffer): Promise<Buffer> {
   return processSealPool().open(ciphertext, key);
+}
+
+/**
+ * The same four jobs with their results leased (see Leased): release each once nothing reads it,
+ * and the batch buffer it shares with others is reused instead of reallocated.
+ */
+export function sealLeasedOffThread(plaintext: Buffer, salt: Buffer, paged = false): Promise<Leased<SealedChunk>> {
+  return processSealPool().sealLeased(plaintext, salt, paged);
+}
+
+export function openLeasedOffThread(ciphertext: Buffer, key: Buffer, paged = false): Promise<Leased<Buffer>> {
+  return processSealPool().openLeased(ciphertext, key, paged);
 }
 
 /** dedup's sealPagedBlock (volume blocks) on a worker thread; ownership as sealChunkOffThread. */

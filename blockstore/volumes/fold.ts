@@ -7,13 +7,13 @@
 // entries and "journals ≤ N are folded". Only after that commit is journal N closed (after the
 // reads that found a page in it) and deleted, so a crash at any point leaves the journal or the map.
 import { assert, type SealedChunk } from '../../dedup/index.js';
-import type { ChunkId, ChunkStore, MetaOp, MetaStore } from './deps.js';
+import type { ChunkId, ChunkStore, Leased, MetaOp, MetaStore } from './deps.js';
 import { journalKeyOf } from './journal-format.js';
 import { JournalWriter, type JournalSource, type JournalStore, type ReplayedJournal } from './journal.js';
 import { foldPutsInflightMax, volumeBlockBytes, volumePageBytes } from './limits.js';
 import type { Mutex } from './mutex.js';
 import { blockKey, encodeJson, journalStateKey, type BlockEntryCodec, type BlockRef, type LayerId, type VolumeId } from './records.js';
-import { mappedOf, sealBlock } from './seal.js';
+import { mappedOf, putLeased, sealBlock } from './seal.js';
 import { DirtyPages, isZeroBlock, type Dirty, type Volume, type VolumeCore } from './volume.js';
 import { Mutex as FoldMutex } from './mutex.js';
 
@@ -52,7 +52,7 @@ export class Folder implements VolumeCore {
     return this.lock.run(() => this.foldLocked(volume, final));
   }
 
-  seal(plaintext: Buffer): Promise<SealedChunk> {
+  seal(plaintext: Buffer): Promise<Leased<SealedChunk>> {
     return sealBlock(plaintext, this.salt());
   }
 
@@ -137,10 +137,13 @@ export class Folder implements VolumeCore {
       (await payload).copy(block, at, state.skip, state.skip + volumePageBytes);
     }));
     if (isZeroBlock(block)) return null;
-    const chunk = await sealBlock(block, salt);
+    const sealed = await sealBlock(block, salt);
+    const chunk = sealed.value;
     if (!putIds.has(chunk.id)) {
       putIds.add(chunk.id);
-      await this.deps.chunks.putSealed(chunk);
+      await putLeased(this.deps.chunks, sealed);
+    } else {
+      sealed.release();
     }
     return mappedOf(chunk);
   }

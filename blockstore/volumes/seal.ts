@@ -8,14 +8,26 @@
 // Blocks written by older builds are whole-chunk sealed (`paged: false`): read whole, verified
 // by the store's sha256 and opened in the pool, as they always were.
 import { assert, openPagedBlockPages, type SealedChunk } from '../../dedup/index.js';
-import { openChunkOffThread, openPagedBlockOffThread, sealPagedBlockOffThread, type ChunkStore } from './deps.js';
+import { openChunkOffThread, openLeasedOffThread, sealLeasedOffThread, type ChunkStore, type Leased } from './deps.js';
 import type { MappedBlock } from './block-map.js';
 import { pagedBlockCiphertextBytes, sealedPageCiphertextBytes, volumeBlockBytes, volumePageBytes } from './limits.js';
 
-/** The pool copies `plaintext` at dispatch: the caller must not change it until this settles. */
-export async function sealBlock(plaintext: Buffer, salt: Buffer): Promise<SealedChunk> {
+/**
+ * The pool copies `plaintext` at dispatch: the caller must not change it until this settles. The
+ * sealed chunk is leased: release it once its put settled (the pool then reuses the buffer).
+ */
+export async function sealBlock(plaintext: Buffer, salt: Buffer): Promise<Leased<SealedChunk>> {
   assert(plaintext.length === volumeBlockBytes, 'volumes seal whole 64 KiB blocks');
-  return sealPagedBlockOffThread(plaintext, salt);
+  return sealLeasedOffThread(plaintext, salt, true);
+}
+
+/** Puts a leased sealed block, releasing it when the put settled either way. */
+export async function putLeased(chunks: ChunkStore, sealed: Leased<SealedChunk>): Promise<void> {
+  try {
+    await chunks.putSealed(sealed.value);
+  } finally {
+    sealed.release();
+  }
 }
 
 /** The map entry of a block sealBlock sealed. */
@@ -27,14 +39,18 @@ export function mappedOf(chunk: SealedChunk): MappedBlock {
  * view of a whole batch, which a cached block must not keep alive. */
 export async function openBlock(chunks: ChunkStore, mapped: MappedBlock): Promise<Buffer> {
   const opened = mapped.paged
-    ? await openPagedBlockOffThread(await chunks.readCiphertext(mapped.id, 0, pagedBlockCiphertextBytes), mapped.key)
-    : await openChunkOffThread(await chunks.get(mapped.id), mapped.key);
-  assert(opened.length === volumeBlockBytes, 'a volume block is 64 KiB');
-  // allocUnsafe + copy: Buffer.from(view) zero-fills its new buffer first (6.7 % of the main
-  // thread in a sequential-read profile), and every byte is overwritten here anyway.
-  const plain = Buffer.allocUnsafe(volumeBlockBytes);
-  opened.copy(plain);
-  return plain;
+    ? await openLeasedOffThread(await chunks.readCiphertext(mapped.id, 0, pagedBlockCiphertextBytes), mapped.key, true)
+    : { value: await openChunkOffThread(await chunks.get(mapped.id), mapped.key), release: () => {} };
+  try {
+    assert(opened.value.length === volumeBlockBytes, 'a volume block is 64 KiB');
+    // allocUnsafe + copy: Buffer.from(view) zero-fills its new buffer first (6.7 % of the main
+    // thread in a sequential-read profile), and every byte is overwritten here anyway.
+    const plain = Buffer.allocUnsafe(volumeBlockBytes);
+    opened.value.copy(plain);
+    return plain;
+  } finally {
+    opened.release(); // copied: the pool may reuse the batch buffer
+  }
 }
 
 /** Plaintext of pages [firstPage, firstPage + pages) of a paged block, read and authenticated

@@ -13,14 +13,14 @@
 // (read-modify-write of 4 KiB, validated against concurrent changes before it applies).
 import { assert, type SealedChunk } from '../../dedup/index.js';
 import type { BlockMap, MappedBlock } from './block-map.js';
-import { NbdError, type BlockDevice, type BlockExtent, type ChunkId, type ChunkStore } from './deps.js';
+import { NbdError, type BlockDevice, type BlockExtent, type ChunkId, type ChunkStore, type Leased } from './deps.js';
 import { decodeJournalRecord, encodeJournalRecord, refsPerRecordMax, type JournalRecord } from './journal-format.js';
 import type { JournalSource, JournalWriter } from './journal.js';
 import {
   dirtyBlocksMax, dirtyPaceBlocks, foldTriggerBlocks, journalBytesMax, journalFoldBytes, pageReadPagesMax, readCacheBlocksMax, volumeBlockBytes,
   volumePageBytes, volumePutPendingBytesMax,
 } from './limits.js';
-import { mappedOf, openBlock, openBlockPages } from './seal.js';
+import { mappedOf, openBlock, openBlockPages, putLeased } from './seal.js';
 
 const zeroBlock = Buffer.alloc(volumeBlockBytes);
 const pagesPerBlock = volumeBlockBytes / volumePageBytes;
@@ -56,8 +56,8 @@ export interface VolumeCore {
   chunks: ChunkStore;
   /** Runs one fold (fold.ts); the volume only decides when. */
   fold(volume: Volume): Promise<void>;
-  /** Seals one whole block under the volume's salt policy (off the main thread). */
-  seal(plaintext: Buffer): Promise<SealedChunk>;
+  /** Seals one whole block under the volume's salt policy (off the main thread); leased (seal.ts). */
+  seal(plaintext: Buffer): Promise<Leased<SealedChunk>>;
 }
 
 export class Volume implements BlockDevice {
@@ -333,7 +333,7 @@ export class Volume implements BlockDevice {
       if (to - from < volumeBlockBytes) return;
       const plain = data.subarray(at, at + volumeBlockBytes);
       if (plain.equals(zeroBlock)) stored.set(index, 'zero');
-      else seals.push(this.core.seal(plain).then((chunk) => { stored.set(index, mappedOf(chunk)); this.startPut(chunk); }));
+      else seals.push(this.core.seal(plain).then((sealed) => { stored.set(index, mappedOf(sealed.value)); this.startPut(sealed); }));
     });
     // allSettled: `data` is only lent until this write settles (block-device.ts), so no seal may
     // still be about to copy it when the write rejects.
@@ -342,10 +342,11 @@ export class Volume implements BlockDevice {
     return stored;
   }
 
-  private startPut(chunk: SealedChunk): void {
+  private startPut(sealed: Leased<SealedChunk>): void {
+    const chunk = sealed.value;
     const bytes = chunk.ciphertext.length;
     this.putBytes += bytes;
-    const put: Promise<void> = this.core.chunks.putSealed(chunk)
+    const put: Promise<void> = putLeased(this.core.chunks, sealed)
       .catch((error: unknown) => { this.failure ??= error; })
       .finally(() => {
         this.putBytes -= bytes;
