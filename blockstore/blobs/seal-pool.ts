@@ -196,7 +196,7 @@ export class SealPool {
       total += slotBytesOf(job.kind, job.input.length);
       return slot;
     });
-    const bytes = this.batchBuffer(total);
+    const bytes = this.batchBuffer(total, jobs.every((job) => job.leased));
     jobs.forEach((job, index) => {
       const { offset } = slots[index];
       bytes.set(job.head, offset);
@@ -209,11 +209,15 @@ export class SealPool {
     target.worker.postMessage({ batch, buffer, slots }, [buffer]);
   }
 
-  /** A released buffer when the batch fits one, else a new one (of the reusable size if it fits). */
-  private batchBuffer(total: number): Buffer {
-    const reused = total <= sealPoolLimits.batchBytesMax ? this.freeBuffers.pop() : undefined;
+  /**
+   * A released buffer when the batch fits one; else a new one, of the reusable size only for a
+   * batch that may be reused (all leased), so unleased batches (GET opens) stay exactly sized.
+   */
+  private batchBuffer(total: number, reusable: boolean): Buffer {
+    const fits = reusable && total <= sealPoolLimits.batchBytesMax;
+    const reused = fits ? this.freeBuffers.pop() : undefined;
     // allocUnsafeSlow: an ArrayBuffer of its own (pooled ones cannot be transferred), not zeroed.
-    const bytes = reused !== undefined ? Buffer.from(reused) : Buffer.allocUnsafeSlow(Math.max(total, sealPoolLimits.batchBytesMax));
+    const bytes = reused !== undefined ? Buffer.from(reused) : Buffer.allocUnsafeSlow(fits ? sealPoolLimits.batchBytesMax : total);
     assert(bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength && bytes.length >= total, 'batch buffer owns its ArrayBuffer');
     return bytes;
   }
