@@ -70,6 +70,15 @@ export function chunkStoreConformance(name: string, openFixture: () => Promise<C
       expect(await store.refCount(sealed.id)).toBe(1);
     });
 
+    it('keeps no reference to a put\'s ciphertext once the put settled: the caller may overwrite it', async () => {
+      const sealed = sealChunk(chunkBytes('reused', 9000), Buffer.alloc(32, 3));
+      const original = Buffer.from(sealed.ciphertext);
+      await store.putSealed(sealed);
+      sealed.ciphertext.fill(0x5a); // what a released seal-pool buffer goes through
+      expect((await store.get(sealed.id)).equals(original)).toBe(true);
+      expect((await store.readCiphertext(sealed.id, 0, original.length)).equals(original)).toBe(true);
+    });
+
     it('a forged SealedChunk (id not the hash) is never served: get and scrub report ChunkCorrupt', async () => {
       const { bytes } = sample('forged');
       const wrong = createHash('sha256').update('not these bytes').digest('hex') as ChunkId;

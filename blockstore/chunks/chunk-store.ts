@@ -33,7 +33,8 @@ export interface ChunkStoreStats {
  * never a count on absent bytes.
  *
  * Buffer ownership: put reads `ciphertext` until it settles and does not copy it; the caller must
- * not mutate it before then. get returns a fresh Buffer owned by the caller.
+ * not mutate it before then, and may reuse it once it settled (either way): nothing here keeps a
+ * reference (the seal pool's leases rely on it). get returns a fresh Buffer owned by the caller.
  *
  * Integrity: id = sha256(ciphertext) is what lets the store verify without keys (ARCHITECTURE.md).
  * Every read (get, scrub, GC's copies) re-hashes and answers ChunkCorrupt on a mismatch, so wrong
