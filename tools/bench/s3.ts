@@ -1,6 +1,9 @@
 // S3 door benchmarks against a real `cairn serve` child process on loopback:
 // - one PUT / GET stream of 1 GiB of unique data vs writing (with fsync) / reading a plain file,
 //   and both vs the same SDK client talking to a null server (the client's own ceiling);
+// - the same GET through curl (a presigned URL) piped into md5sum vs `cat FILE | md5sum`: the
+//   same consumer on both sides, and a client light enough that the row measures the server
+//   (one SDK stream costs its client more CPU than the server spends, on 2 cores);
 // - 4 KiB PUT and GET at 32 concurrent clients (ops/s, p99) vs one 4 KiB append+fdatasync per op;
 //   the clients run in smallOpsProcesses child processes (this file, started with
 //   --s3-small-ops-client): one process's SDK saturated its core while the server idled, so the
@@ -11,7 +14,7 @@ import { open, readFile, rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +23,7 @@ import { Crc32 } from '../../gateway/checksums/crc.js';
 import type { BenchRow } from './report.js';
 import { makeDataDir, removeDataDir, startCairn, type CairnProcess } from '../../test/helpers/cairn-process.js';
 import { s3ClientFor } from '../../test/helpers/s3-client.js';
+import { getSignedUrl } from '../../test/helpers/presign.js';
 
 const mib = 1024 * 1024;
 
@@ -103,6 +107,42 @@ async function timedGet(s3: S3Client, key: string, bytes: number): Promise<numbe
   const hash = createHash('md5');
   for await (const piece of got.Body as AsyncIterable<Uint8Array>) hash.update(piece);
   return bytes / mib / ((performance.now() - started) / 1000);
+}
+
+/** Runs `source | md5sum` (source: a command's argv) and returns MB/s over `bytes` and the md5. */
+function md5Pipeline(source: readonly string[], bytes: number): Promise<{ mbps: number; md5: string }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const producer = spawn(source[0], source.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const hasher = spawn('md5sum', [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    producer.stdout.pipe(hasher.stdin);
+    let md5 = '';
+    let failure = '';
+    hasher.stdout.on('data', (data: Buffer) => { md5 += data.toString(); });
+    producer.stderr.on('data', (data: Buffer) => { failure += data.toString(); });
+    const timer = setTimeout(() => { producer.kill('SIGKILL'); hasher.kill('SIGKILL'); }, 120_000);
+    producer.on('error', reject);
+    hasher.on('error', reject);
+    let exits = 0;
+    const exited = (name: string) => (code: number | null) => {
+      if (code !== 0) failure += `${name} exited ${code}`;
+      if (++exits < 2) return;
+      clearTimeout(timer);
+      if (failure !== '') reject(new Error(`${source[0]} | md5sum: ${failure.slice(0, 300)}`));
+      else resolve({ mbps: bytes / mib / ((performance.now() - started) / 1000), md5: md5.split(' ')[0] });
+    };
+    producer.on('close', exited(source[0]));
+    hasher.on('close', exited('md5sum'));
+  });
+}
+
+/** The median of `runs` alternating runs of each pipeline: this machine's neighbours are noisy. */
+async function alternatingMedians(pipelines: ReadonlyArray<readonly string[]>, bytes: number, runs: number): Promise<Array<{ mbps: number; md5: string }>> {
+  const results: Array<Array<{ mbps: number; md5: string }>> = pipelines.map(() => []);
+  for (let run = 0; run < runs; run++) {
+    for (const [index, source] of pipelines.entries()) results[index].push(await md5Pipeline(source, bytes));
+  }
+  return results.map((each) => [...each].sort((a, b) => a.mbps - b.mbps)[Math.floor(each.length / 2)]);
 }
 
 function percentile(values: number[], p: number): number {
@@ -214,12 +254,16 @@ export async function run(): Promise<BenchRow[]> {
     const streamBytes = 1024 * mib;
     const fileWrite = await plainFileWrite(join(scratch, 'plain'), streamBytes, pool);
     const fileRead = await plainFileRead(join(scratch, 'plain'), streamBytes);
-    await rm(join(scratch, 'plain'));
     const put = await timedPut(s3, 'stream', streamBytes, pool);
     const get = await timedGet(s3, 'stream', streamBytes);
+    const url = await getSignedUrl(cairn, 'GET', 'bench', 'stream', 900);
+    const [catPipe, curlPipe] = await alternatingMedians([['cat', join(scratch, 'plain')], ['curl', '-sSf', url]], streamBytes, 3);
+    await rm(join(scratch, 'plain'));
+    if (curlPipe.md5 !== catPipe.md5) throw new Error(`GET through curl returned other bytes: md5 ${curlPipe.md5}, file ${catPipe.md5}`);
     const nullServer = await nullServerStreams(streamBytes, pool);
     rows.push({ name: 'S3 PUT 1 GiB unique data, one stream', figure: put, unit: 'MB/s', referenceName: 'plain file write+fsync', referenceFigure: fileWrite, higherIsBetter: true, note: 'aim ≥ 0.4' });
     rows.push({ name: 'S3 GET 1 GiB, one stream', figure: get, unit: 'MB/s', referenceName: 'plain file read', referenceFigure: fileRead, higherIsBetter: true, note: 'aim ≥ 0.6' });
+    rows.push({ name: 'S3 GET 1 GiB, curl (presigned) | md5sum', figure: curlPipe.mbps, unit: 'MB/s', referenceName: 'cat plain file | md5sum', referenceFigure: catPipe.mbps, higherIsBetter: true, note: 'aim ≥ 0.6; median of 3 alternating runs, md5 equal' });
     for (const [name, figure, ceiling] of [['PUT 1 GiB unique data', put, nullServer.put], ['GET 1 GiB', get, nullServer.get]] as const) {
       rows.push({ name: `S3 ${name}, one stream`, figure, unit: 'MB/s', referenceName: 'the same SDK client with a null server', referenceFigure: ceiling, higherIsBetter: true, note: 'the client\'s own ceiling on this machine' });
     }
