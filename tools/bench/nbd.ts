@@ -7,6 +7,7 @@
 // reads hit data rather than holes. measureNbdTarget(uri) is exported for other rows (volumes vs
 // `nbdkit file`). Clients and nbdkit are child processes, killed when done.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { runChild } from './child.js';
 import { createCipheriv } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
@@ -21,7 +22,6 @@ const sequentialBytes = 256 * mebibyte;
 const randomRegionBytes = 256 * mebibyte;
 /** Random phases of the in-memory device: nothing to reach a steady state. */
 const randomSeconds = 3;
-const childTimeoutMs = 30_000;
 
 export interface NbdTargetFigures {
   /** The target's first 256 MiB written after it started: one-time costs (JIT, first files) in. */
@@ -33,27 +33,6 @@ export interface NbdTargetFigures {
   randWriteIops: number;
   /** The worse of the random 4 KiB read and write completion-latency p99s, in ms. */
   p99Ms: number;
-}
-
-interface Finished { code: number | null; stdout: string; stderr: string; seconds: number }
-
-function runChild(command: string, args: readonly string[], timeoutMs = childTimeoutMs): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (data: Buffer) => { stdout += data.toString(); });
-    child.stderr.on('data', (data: Buffer) => { stderr += data.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.slice(0, 500)}`));
-      else resolve({ code, stdout, stderr, seconds });
-    });
-  });
 }
 
 /** fio JSON → IOPS and p99 completion latency (ms) of the one job. */
