@@ -11,7 +11,10 @@ export {
   type ChunkId, type ChunkSeal, type SealedChunk, chunkIdFromBytes, chunkIdOf, convergentKeyOf, isChunkId, openChunk,
   openVerifiedChunk, sealChunk, sealChunkInto,
 } from './convergent.js';
-export { openPagedBlock, openPagedBlockPages, pagedBlockKeyOf, sealPagedBlock, sealPagedBlockInto } from './paged-seal.js';
+export {
+  openPagedBlock, openPagedBlockPages, openPagedBlockRange, pagedBlockKeyOf, pagedBytesTouched, sealPagedBlock, sealPagedBlockInto,
+} from './paged-seal.js';
+export { type PagedFormat, pagedFormatWritten, pagedBlockCiphertextBytesOf } from './limits.js';
 export {
   type SaltContext, type SaltCriterion, type SaltPolicyDocumentV1, type SaltPolicyV1,
   decodeSaltPolicy, defaultSaltPolicy, deriveSalt, encodeSaltPolicy, saltIndexFor, validateSaltPolicy,

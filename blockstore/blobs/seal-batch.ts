@@ -10,15 +10,20 @@
 //         out: [0,32) id     [32,64) key   [64, 64+n+16) ciphertext
 //   open  in:  [0,32) key    [32, 32+n) ciphertext                  (slot = 32 + n)
 //         out:               [32, 32+n-16) plaintext
-// sealPaged / openPaged: the same layouts for dedup's paged block seal (volume blocks), whose
-// ciphertext is pagedBlockCiphertextBytes for a volumeBlockBytes plaintext.
+// The same layouts serve dedup's paged block seal (volume blocks; `format` names the page size),
+// whose ciphertext is pagedBlockCiphertextBytesOf(format) for a volumeBlockBytes plaintext.
 import { isCairnError } from '../../dedup/errors.js';
-import { dedupLimits, openChunk, openPagedBlock, sealChunkInto, sealPagedBlockInto } from '../../dedup/index.js';
+import {
+  dedupLimits, openChunk, openPagedBlock, pagedBlockCiphertextBytesOf, sealChunkInto, sealPagedBlockInto, type PagedFormat,
+} from '../../dedup/index.js';
 
-export type SealJobKind = 'seal' | 'open' | 'sealPaged' | 'openPaged';
+export type SealJobKind = 'seal' | 'open';
+/** `chunk`: dedup's whole-chunk convergent seal (objects, older volume blocks); else a paged format. */
+export type SealFormat = 'chunk' | PagedFormat;
 
 export interface SealJobSlot {
   kind: SealJobKind;
+  format: SealFormat;
   /** Byte offset of the slot in the batch buffer. */
   offset: number;
   /** Input length: plaintext bytes (seal) or ciphertext bytes (open). */
@@ -49,21 +54,13 @@ export const sealSlotHeadBytes = 2 * dedupLimits.chunkKeyBytes; // room for id +
 export const openSlotHeadBytes = dedupLimits.chunkKeyBytes;
 
 /** Output bytes of a job on `length` input bytes (ciphertext of a seal, plaintext of an open). */
-export function outputBytesOf(kind: SealJobKind, length: number): number {
-  switch (kind) {
-    case 'seal': return length + dedupLimits.aeadTagBytes;
-    case 'open': return length - dedupLimits.aeadTagBytes;
-    case 'sealPaged': return dedupLimits.pagedBlockCiphertextBytes;
-    case 'openPaged': return dedupLimits.volumeBlockBytes;
-  }
+export function outputBytesOf(kind: SealJobKind, format: SealFormat, length: number): number {
+  if (format !== 'chunk') return kind === 'seal' ? pagedBlockCiphertextBytesOf(format) : dedupLimits.volumeBlockBytes;
+  return kind === 'seal' ? length + dedupLimits.aeadTagBytes : length - dedupLimits.aeadTagBytes;
 }
 
-export function isSealKind(kind: SealJobKind): boolean {
-  return kind === 'seal' || kind === 'sealPaged';
-}
-
-export function slotBytesOf(kind: SealJobKind, length: number): number {
-  return isSealKind(kind) ? sealSlotHeadBytes + outputBytesOf(kind, length) : openSlotHeadBytes + length;
+export function slotBytesOf(kind: SealJobKind, format: SealFormat, length: number): number {
+  return kind === 'seal' ? sealSlotHeadBytes + outputBytesOf(kind, format, length) : openSlotHeadBytes + length;
 }
 
 /** Runs every job of a batch in place; a failing job fails alone. */
@@ -71,7 +68,7 @@ export function runSealBatch(request: SealBatchRequest): SealBatchReply {
   const bytes = new Uint8Array(request.buffer);
   const failures = request.slots.map((slot) => {
     try {
-      if (isSealKind(slot.kind)) sealSlot(bytes, slot);
+      if (slot.kind === 'seal') sealSlot(bytes, slot);
       else openSlot(bytes, slot);
       return null;
     } catch (error) {
@@ -86,8 +83,8 @@ function sealSlot(bytes: Uint8Array, slot: SealJobSlot): void {
   const salt = bytes.subarray(slot.offset, slot.offset + keyBytes);
   const bodyStart = slot.offset + sealSlotHeadBytes;
   const plaintext = bytes.subarray(bodyStart, bodyStart + slot.length);
-  const target = bytes.subarray(bodyStart, bodyStart + outputBytesOf(slot.kind, slot.length));
-  const { key, idBytes } = slot.kind === 'sealPaged' ? sealPagedBlockInto(plaintext, salt, target) : sealChunkInto(plaintext, salt, target);
+  const target = bytes.subarray(bodyStart, bodyStart + outputBytesOf(slot.kind, slot.format, slot.length));
+  const { key, idBytes } = slot.format === 'chunk' ? sealChunkInto(plaintext, salt, target) : sealPagedBlockInto(plaintext, salt, target, slot.format);
   bytes.set(idBytes, slot.offset); // over the salt, which sealChunkInto has consumed
   bytes.set(key, slot.offset + keyBytes);
 }
@@ -96,7 +93,7 @@ function openSlot(bytes: Uint8Array, slot: SealJobSlot): void {
   const key = bytes.subarray(slot.offset, slot.offset + openSlotHeadBytes);
   const bodyStart = slot.offset + openSlotHeadBytes;
   const ciphertext = bytes.subarray(bodyStart, bodyStart + slot.length);
-  const plaintext = slot.kind === 'openPaged' ? openPagedBlock(ciphertext, key) : openChunk(ciphertext, key);
+  const plaintext = slot.format === 'chunk' ? openChunk(ciphertext, key) : openPagedBlock(ciphertext, key, slot.format);
   bytes.set(plaintext, bodyStart); // after openChunk authenticated and returned: in place is safe
 }
 

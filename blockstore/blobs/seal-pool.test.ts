@@ -41,23 +41,26 @@ describe('seal pool', () => {
     expect((await openChunkOffThread(sealed.ciphertext, sealed.key)).equals(plaintext)).toBe(true);
   });
 
-  it('seals and opens paged volume blocks byte-identically to sealPagedBlock / openPagedBlock, mixed with whole chunks in one batch', async () => {
-    const blocks = [random.bytes(volumeBlockBytes), random.bytes(volumeBlockBytes)];
+  it('seals and opens paged volume blocks of both formats byte-identically to sealPagedBlock / openPagedBlock, mixed with whole chunks in one batch', async () => {
+    const blocks = [random.bytes(volumeBlockBytes), random.bytes(volumeBlockBytes), random.bytes(volumeBlockBytes)];
+    const formats = ['pages16k', 'pages4k', 'pages16k'] as const;
     const whole = random.bytes(70_000);
-    const [first, second, chunk] = await Promise.all([
-      sealPagedBlockOffThread(blocks[0], salt), pool.seal(blocks[1], salt, true), pool.seal(whole, salt)]);
-    for (const [sealed, block] of [[first, blocks[0]], [second, blocks[1]]] as const) {
-      const expected = sealPagedBlock(block, salt);
+    const [first, second, third, chunk] = await Promise.all([
+      sealPagedBlockOffThread(blocks[0], salt, formats[0]), pool.seal(blocks[1], salt, formats[1]), pool.seal(blocks[2], salt, formats[2]),
+      pool.seal(whole, salt)]);
+    for (const [at, sealed] of [first, second, third].entries()) {
+      const [block, format] = [blocks[at], formats[at]];
+      const expected = sealPagedBlock(block, salt, format);
       expect([sealed.id, sealed.key.toString('hex'), sealed.ciphertext.equals(expected.ciphertext)])
         .toEqual([expected.id, expected.key.toString('hex'), true]);
-      expect((await openPagedBlockOffThread(sealed.ciphertext, sealed.key)).equals(block)).toBe(true);
-      expect(openPagedBlock(sealed.ciphertext, sealed.key).equals(block)).toBe(true);
+      expect((await openPagedBlockOffThread(sealed.ciphertext, sealed.key, format)).equals(block)).toBe(true);
+      expect(openPagedBlock(sealed.ciphertext, sealed.key, format).equals(block)).toBe(true);
     }
     expect(chunk.ciphertext.equals(sealChunk(whole, salt).ciphertext)).toBe(true);
     const flipped = Buffer.from(first.ciphertext);
     flipped[40_000] ^= 4;
-    for (const outcome of await Promise.allSettled([pool.open(flipped, first.key, true), pool.open(first.ciphertext.subarray(1), first.key, true),
-      pool.open(first.ciphertext, second.key, true)])) {
+    for (const outcome of await Promise.allSettled([pool.open(flipped, first.key, 'pages16k'), pool.open(first.ciphertext.subarray(1), first.key, 'pages16k'),
+      pool.open(first.ciphertext, third.key, 'pages16k'), pool.open(second.ciphertext, second.key, 'pages16k')])) {
       expect(outcome.status).toBe('rejected');
       expect(((outcome as PromiseRejectedResult).reason as DedupError).code).toBe('ChunkCorrupt');
     }

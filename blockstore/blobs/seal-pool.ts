@@ -29,18 +29,21 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { AssertionError, assert } from '../../dedup/errors.js';
 import {
-  DedupError, chunkIdFromBytes, dedupLimits, openChunk, openPagedBlock, type DedupErrorCode, type SealedChunk,
+  DedupError, chunkIdFromBytes, dedupLimits, openChunk, openPagedBlock, type DedupErrorCode, type PagedFormat, type SealedChunk,
 } from '../../dedup/index.js';
 import { BlobError } from './errors.js';
 import { sealPoolLimits } from './limits.js';
 import { siblingModule, startModuleWorker } from './module-worker.js';
 import {
-  isSealKind, openSlotHeadBytes, outputBytesOf, sealSlotHeadBytes, slotBytesOf, type SealBatchReply, type SealJobFailure, type SealJobKind,
-  type SealJobSlot,
+  openSlotHeadBytes, outputBytesOf, sealSlotHeadBytes, slotBytesOf, type SealBatchReply, type SealFormat, type SealJobFailure,
+  type SealJobKind, type SealJobSlot,
 } from './seal-batch.js';
+
+export type { SealFormat };
 
 interface Job {
   kind: SealJobKind;
+  format: SealFormat;
   head: Uint8Array; // salt (seal) or key (open)
   input: Uint8Array;
   /** The caller will release its result: the batch buffer may be reused once all are released. */
@@ -86,32 +89,31 @@ export class SealPool {
     assert(Number.isSafeInteger(options.workers) && options.workers >= 1 && options.workers <= sealPoolLimits.workersMax, 'seal pool worker count out of range');
   }
 
-  /** See sealChunkOffThread; `paged`: sealPagedBlockOffThread. */
-  async seal(plaintext: Uint8Array, salt: Uint8Array, paged = false): Promise<SealedChunk> {
-    return (await this.sealJob(plaintext, salt, paged, false)).value;
+  /** See sealChunkOffThread; a paged `format`: sealPagedBlockOffThread. */
+  async seal(plaintext: Uint8Array, salt: Uint8Array, format: SealFormat = 'chunk'): Promise<SealedChunk> {
+    return (await this.sealJob(plaintext, salt, format, false)).value;
   }
 
   /** seal(), the result leased (see Leased): release it once the ciphertext is written. */
-  sealLeased(plaintext: Uint8Array, salt: Uint8Array, paged = false): Promise<Leased<SealedChunk>> {
-    return this.sealJob(plaintext, salt, paged, true);
+  sealLeased(plaintext: Uint8Array, salt: Uint8Array, format: SealFormat = 'chunk'): Promise<Leased<SealedChunk>> {
+    return this.sealJob(plaintext, salt, format, true);
   }
 
-  /** See openChunkOffThread; `paged`: openPagedBlockOffThread. */
-  async open(ciphertext: Uint8Array, key: Uint8Array, paged = false): Promise<Buffer> {
-    return (await this.openJob(ciphertext, key, paged, false)).value;
+  /** See openChunkOffThread; a paged `format`: openPagedBlockOffThread. */
+  async open(ciphertext: Uint8Array, key: Uint8Array, format: SealFormat = 'chunk'): Promise<Buffer> {
+    return (await this.openJob(ciphertext, key, format, false)).value;
   }
 
   /** open(), the result leased (see Leased): release it once the plaintext is copied or sent. */
-  openLeased(ciphertext: Uint8Array, key: Uint8Array, paged = false): Promise<Leased<Buffer>> {
-    return this.openJob(ciphertext, key, paged, true);
+  openLeased(ciphertext: Uint8Array, key: Uint8Array, format: SealFormat = 'chunk'): Promise<Leased<Buffer>> {
+    return this.openJob(ciphertext, key, format, true);
   }
 
-  private async sealJob(plaintext: Uint8Array, salt: Uint8Array, paged: boolean, leased: boolean): Promise<Leased<SealedChunk>> {
+  private async sealJob(plaintext: Uint8Array, salt: Uint8Array, format: SealFormat, leased: boolean): Promise<Leased<SealedChunk>> {
     assert(plaintext.length <= dedupLimits.chunkBytesMax, 'chunk larger than chunkBytesMax');
-    assert(!paged || plaintext.length === dedupLimits.volumeBlockBytes, 'a paged seal takes one whole volume block');
+    assert(format === 'chunk' || plaintext.length === dedupLimits.volumeBlockBytes, 'a paged seal takes one whole volume block');
     assert(salt.length === dedupLimits.saltBytes, 'salt must be 32 bytes');
-    const kind = paged ? 'sealPaged' : 'seal';
-    const { slot, release } = await this.submit(kind, salt, plaintext, leased);
+    const { slot, release } = await this.submit('seal', format, salt, plaintext, leased);
     const keyBytes = dedupLimits.chunkKeyBytes;
     // The worker's sealChunkInto hashed exactly these ciphertext bytes into this id, and the
     // buffer came back transferred (no one else can write to it): a SealedChunk by construction.
@@ -119,20 +121,21 @@ export class SealPool {
       id: chunkIdFromBytes(slot.subarray(0, keyBytes)),
       // A copy: manifests keep keys for the object's life, and a view would pin the whole batch.
       key: Buffer.from(slot.subarray(keyBytes, sealSlotHeadBytes)),
-      ciphertext: slot.subarray(sealSlotHeadBytes, sealSlotHeadBytes + outputBytesOf(kind, plaintext.length)),
+      ciphertext: slot.subarray(sealSlotHeadBytes, sealSlotHeadBytes + outputBytesOf('seal', format, plaintext.length)),
     } as SealedChunk;
     return { value, release };
   }
 
-  private async openJob(ciphertext: Uint8Array, key: Uint8Array, paged: boolean, leased: boolean): Promise<Leased<Buffer>> {
+  private async openJob(ciphertext: Uint8Array, key: Uint8Array, format: SealFormat, leased: boolean): Promise<Leased<Buffer>> {
     assert(key.length === dedupLimits.chunkKeyBytes, 'chunk key must be 32 bytes');
     // An impossible length gets dedup's own error without a trip to a worker.
-    if (paged && ciphertext.length !== dedupLimits.pagedBlockCiphertextBytes) return { value: openPagedBlock(ciphertext, key), release: noRelease };
+    if (format !== 'chunk' && ciphertext.length !== dedupLimits.pagedBlockCiphertextBytesOf(format)) {
+      return { value: openPagedBlock(ciphertext, key, format), release: noRelease };
+    }
     const bodyLength = ciphertext.length - dedupLimits.aeadTagBytes;
-    if (!paged && (bodyLength < 0 || bodyLength > dedupLimits.chunkBytesMax)) return { value: openChunk(ciphertext, key), release: noRelease };
-    const kind = paged ? 'openPaged' : 'open';
-    const { slot, release } = await this.submit(kind, key, ciphertext, leased);
-    return { value: slot.subarray(openSlotHeadBytes, openSlotHeadBytes + outputBytesOf(kind, ciphertext.length)), release };
+    if (format === 'chunk' && (bodyLength < 0 || bodyLength > dedupLimits.chunkBytesMax)) return { value: openChunk(ciphertext, key), release: noRelease };
+    const { slot, release } = await this.submit('open', format, key, ciphertext, leased);
+    return { value: slot.subarray(openSlotHeadBytes, openSlotHeadBytes + outputBytesOf('open', format, ciphertext.length)), release };
   }
 
   /** Terminates the workers; pending jobs reject. For tests: the process-wide pool is never closed. */
@@ -141,14 +144,14 @@ export class SealPool {
     await Promise.all(this.workers.map((entry) => entry.worker.terminate()));
   }
 
-  private async submit(kind: SealJobKind, head: Uint8Array, input: Uint8Array, leased: boolean): Promise<{ slot: Buffer; release: () => void }> {
+  private async submit(kind: SealJobKind, format: SealFormat, head: Uint8Array, input: Uint8Array, leased: boolean): Promise<{ slot: Buffer; release: () => void }> {
     assert(!this.closed, 'seal pool used after close');
     while (this.queue.length >= sealPoolLimits.queuedJobsMax) {
       assert(this.admission.length < sealPoolLimits.admissionWaitersMax, 'seal pool callers fan out without bound');
       await new Promise<void>((resolve) => this.admission.push(resolve));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ kind, head, input, leased, resolve, reject });
+      this.queue.push({ kind, format, head, input, leased, resolve, reject });
       if (!this.dispatchScheduled) {
         this.dispatchScheduled = true;
         setImmediate(() => { this.dispatchScheduled = false; this.dispatch(); });
@@ -179,7 +182,7 @@ export class SealPool {
     let bytes = 0;
     while (this.queue.length > 0 && jobs.length < sealPoolLimits.batchJobsMax) {
       const next = this.queue[0];
-      const nextBytes = slotBytesOf(next.kind, next.input.length);
+      const nextBytes = slotBytesOf(next.kind, next.format, next.input.length);
       if (jobs.length > 0 && bytes + nextBytes > sealPoolLimits.batchBytesMax) break;
       jobs.push(this.queue.shift()!);
       bytes += nextBytes;
@@ -192,15 +195,15 @@ export class SealPool {
   private send(target: PoolWorker, jobs: Job[]): void {
     let total = 0;
     const slots = jobs.map((job): SealJobSlot => {
-      const slot = { kind: job.kind, offset: total, length: job.input.length };
-      total += slotBytesOf(job.kind, job.input.length);
+      const slot = { kind: job.kind, format: job.format, offset: total, length: job.input.length };
+      total += slotBytesOf(job.kind, job.format, job.input.length);
       return slot;
     });
     const bytes = this.batchBuffer(total, jobs.every((job) => job.leased));
     jobs.forEach((job, index) => {
       const { offset } = slots[index];
       bytes.set(job.head, offset);
-      bytes.set(job.input, offset + (isSealKind(job.kind) ? sealSlotHeadBytes : openSlotHeadBytes));
+      bytes.set(job.input, offset + (job.kind === 'seal' ? sealSlotHeadBytes : openSlotHeadBytes));
     });
     const batch = this.nextBatch++;
     if (target.batches.size === 0) target.worker.ref(); // pending work keeps the process alive
@@ -242,8 +245,8 @@ export class SealPool {
     const release = this.releaserOf(sent.jobs, reply);
     sent.jobs.forEach((job, index) => {
       const failure = reply.failures[index];
-      const { kind, offset, length } = sent.slots[index];
-      if (failure === null) job.resolve({ slot: bytes.subarray(offset, offset + slotBytesOf(kind, length)), release: release() });
+      const { kind, format, offset, length } = sent.slots[index];
+      if (failure === null) job.resolve({ slot: bytes.subarray(offset, offset + slotBytesOf(kind, format, length)), release: release() });
       else job.reject(errorOf(failure));
     });
     this.dispatch();
@@ -335,21 +338,21 @@ export function openChunkOffThread(ciphertext: Buffer, key: Buffer): Promise<Buf
  * The same four jobs with their results leased (see Leased): release each once nothing reads it,
  * and the batch buffer it shares with others is reused instead of reallocated.
  */
-export function sealLeasedOffThread(plaintext: Buffer, salt: Buffer, paged = false): Promise<Leased<SealedChunk>> {
-  return processSealPool().sealLeased(plaintext, salt, paged);
+export function sealLeasedOffThread(plaintext: Buffer, salt: Buffer, format: SealFormat = 'chunk'): Promise<Leased<SealedChunk>> {
+  return processSealPool().sealLeased(plaintext, salt, format);
 }
 
-export function openLeasedOffThread(ciphertext: Buffer, key: Buffer, paged = false): Promise<Leased<Buffer>> {
-  return processSealPool().openLeased(ciphertext, key, paged);
+export function openLeasedOffThread(ciphertext: Buffer, key: Buffer, format: SealFormat = 'chunk'): Promise<Leased<Buffer>> {
+  return processSealPool().openLeased(ciphertext, key, format);
 }
 
 /** dedup's sealPagedBlock (volume blocks) on a worker thread; ownership as sealChunkOffThread. */
-export function sealPagedBlockOffThread(plaintext: Buffer, salt: Buffer): Promise<SealedChunk> {
-  return processSealPool().seal(plaintext, salt, true);
+export function sealPagedBlockOffThread(plaintext: Buffer, salt: Buffer, format: PagedFormat): Promise<SealedChunk> {
+  return processSealPool().seal(plaintext, salt, format);
 }
 
 /** dedup's openPagedBlock (every page authenticated) on a worker thread; ownership and errors as
  * openChunkOffThread. */
-export function openPagedBlockOffThread(ciphertext: Buffer, key: Buffer): Promise<Buffer> {
-  return processSealPool().open(ciphertext, key, true);
+export function openPagedBlockOffThread(ciphertext: Buffer, key: Buffer, format: PagedFormat): Promise<Buffer> {
+  return processSealPool().open(ciphertext, key, format);
 }

@@ -2,16 +2,17 @@
 // layer map (resolved root → parent, later layers winning, holes removing), `own` is the head
 // layer's own entries (null = an explicit hole hiding an ancestor's block). Both are resident;
 // MetaStore holds the same entries durably (records.ts layout).
-import type { ChunkId, MetaStore } from './deps.js';
+import type { ChunkId, MetaStore, SealFormat } from './deps.js';
 import { assert } from '../../dedup/index.js';
 import { layerChainLengthMax } from './limits.js';
 import {
   blockIndexOfKey, blockPrefix, decodeLayer, layerKey, type BlockEntryCodec, type BlockRef, type LayerId, type LayerRecordV1,
 } from './records.js';
 
-/** A stored block: its chunk, the chunk's key, and which seal made it — `paged` (dedup's paged
- * block seal: every block this build writes; a page reads alone) or whole-chunk (older builds). */
-export type MappedBlock = { id: ChunkId; key: Buffer; paged: boolean };
+/** A stored block: its chunk, the chunk's key, and which seal made it — a paged format (dedup's
+ * paged block seal; a page reads alone: `pages16k` for every block this build writes, `pages4k`
+ * from earlier builds) or `chunk` (whole-chunk sealed, the oldest builds). */
+export type MappedBlock = { id: ChunkId; key: Buffer; seal: SealFormat };
 
 export class BlockMap {
   constructor(public head: LayerId, readonly base: Map<number, MappedBlock>, public own: Map<number, BlockRef>) {}

@@ -4,4 +4,4 @@ export type { MetaOp, MetaStore } from '../meta/index.js';
 export type { BlockDevice, BlockExtent, ExportDescription, ExportRegistry } from '../nbd/index.js';
 export { NbdError } from '../nbd/index.js';
 export type { ChunkId } from '../../dedup/index.js';
-export { openChunkOffThread, openLeasedOffThread, sealLeasedOffThread, type Leased } from '../blobs/index.js';
+export { openChunkOffThread, openLeasedOffThread, sealLeasedOffThread, type Leased, type SealFormat } from '../blobs/index.js';

@@ -5,7 +5,8 @@
 //
 // Record: header (32 bytes, clear) ‖ ciphertext of the payload ‖ GCM tag (16 bytes)
 //   header: magic u32 'CJR1' | kind u8 (1 write, 2 zero, 3 ref to one whole-chunk-sealed block as
-//           older builds wrote, 4 refs to a run of paged-sealed blocks) | 3 zero bytes | seq u64 | offset u64 |
+//           the oldest builds wrote, 4 refs to a run of pages4k-sealed blocks as earlier builds
+//           wrote, 5 refs to a run of pages16k-sealed blocks) | 3 zero bytes | seq u64 | offset u64 |
 //           length u32 (bytes of volume covered) | payloadBytes u32 (= length for write, 0 for zero,
 //           64 for ref)
 // A ref record says "blocks offset/64 KiB, … now hold chunks id (32 bytes) with key (32 bytes), one
@@ -16,6 +17,7 @@
 // is a torn tail, and everything after it was never acknowledged as durable.
 import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import { assert, isChunkId, type ChunkId } from '../../dedup/index.js';
+import type { SealFormat } from './deps.js';
 import { journalRecordPayloadBytesMax, volumeBlockBytes } from './limits.js';
 import type { VolumeId } from './records.js';
 
@@ -26,10 +28,12 @@ const magic = 0x434a5231; // 'CJR1'
 export type JournalRecord =
   | { kind: 'write'; offset: number; data: Buffer }
   | { kind: 'zero'; offset: number; length: number }
-  /** Blocks index, index + 1, … hold refs[0], refs[1], …, all sealed alike (`paged`). */
-  | { kind: 'ref'; index: number; refs: Array<{ id: ChunkId; key: Buffer }>; paged: boolean };
+  /** Blocks index, index + 1, … hold refs[0], refs[1], …, all sealed alike (`seal`). */
+  | { kind: 'ref'; index: number; refs: Array<{ id: ChunkId; key: Buffer }>; seal: SealFormat };
 
-const kindWords = { write: 0x01000000, zero: 0x02000000, ref: 0x03000000, pagedRef: 0x04000000 } as const;
+const kindWords = { write: 0x01000000, zero: 0x02000000 } as const;
+const refKindWords: Readonly<Record<SealFormat, number>> = { chunk: 0x03000000, pages4k: 0x04000000, pages16k: 0x05000000 };
+const sealOfRefKindWord = new Map(Object.entries(refKindWords).map(([seal, word]) => [word, seal as SealFormat]));
 const refEntryBytes = 64;
 /** Blocks one ref record names: an NBD request's worth (32 MiB), so a payload is ≤ 32 KiB. */
 export const refsPerRecordMax = 512;
@@ -56,7 +60,7 @@ export function encodeJournalRecord(key: Buffer, seq: number, record: JournalRec
   const payloadBytes = payload?.length ?? 0;
   const header = Buffer.allocUnsafe(journalHeaderBytes);
   header.writeUInt32BE(magic, 0);
-  header.writeUInt32BE(record.kind === 'ref' && record.paged ? kindWords.pagedRef : kindWords[record.kind], 4);
+  header.writeUInt32BE(record.kind === 'ref' ? refKindWords[record.seal] : kindWords[record.kind], 4);
   header.writeBigUInt64BE(BigInt(seq), 8);
   header.writeBigUInt64BE(BigInt(offset), 16);
   header.writeUInt32BE(length, 24);
@@ -77,7 +81,8 @@ export function encodeJournalRecord(key: Buffer, seq: number, record: JournalRec
  * header is not one (a torn or foreign tail). */
 export function recordBytesOf(header: Buffer): number | undefined {
   if (header.length < journalHeaderBytes || header.readUInt32BE(0) !== magic) return undefined;
-  if (!Object.values(kindWords).includes(header.readUInt32BE(4) as never)) return undefined;
+  const kindWord = header.readUInt32BE(4);
+  if (kindWord !== kindWords.write && kindWord !== kindWords.zero && !sealOfRefKindWord.has(kindWord)) return undefined;
   const payloadBytes = header.readUInt32BE(28);
   if (payloadBytes > journalRecordPayloadBytesMax) return undefined;
   return journalHeaderBytes + payloadBytes + journalTagBytes;
@@ -106,10 +111,10 @@ export function decodeJournalRecord(key: Buffer, bytes: Buffer, seq?: number): J
     return undefined; // torn or overwritten
   }
   if (kindWord === kindWords.write) return payloadBytes === length ? { kind: 'write', offset, data: payload } : undefined;
-  if (kindWord === kindWords.ref || kindWord === kindWords.pagedRef) {
-    const paged = kindWord === kindWords.pagedRef;
+  const seal = sealOfRefKindWord.get(kindWord);
+  if (seal !== undefined) {
     const count = payloadBytes / refEntryBytes;
-    assert(Number.isInteger(count) && count >= 1 && count <= refsPerRecordMax && (paged || count === 1) && length === count * volumeBlockBytes
+    assert(Number.isInteger(count) && count >= 1 && count <= refsPerRecordMax && (seal !== 'chunk' || count === 1) && length === count * volumeBlockBytes
       && offset % volumeBlockBytes === 0, 'an authenticated ref record names whole blocks, one entry each');
     const refs = [];
     for (let at = 0; at < payload.length; at += refEntryBytes) {
@@ -117,7 +122,7 @@ export function decodeJournalRecord(key: Buffer, bytes: Buffer, seq?: number): J
       assert(isChunkId(id), 'a ref entry names a chunk');
       refs.push({ id, key: Buffer.from(payload.subarray(at + 32, at + refEntryBytes)) });
     }
-    return { kind: 'ref', index: offset / volumeBlockBytes, refs, paged };
+    return { kind: 'ref', index: offset / volumeBlockBytes, refs, seal };
   }
   return { kind: 'zero', offset, length };
 }
@@ -139,7 +144,7 @@ export async function scanJournal(key: Buffer, read: (position: number, length: 
 }
 
 function refPayload(record: Extract<JournalRecord, { kind: 'ref' }>): Buffer {
-  assert(record.refs.length >= 1 && record.refs.length <= refsPerRecordMax && (record.paged || record.refs.length === 1),
+  assert(record.refs.length >= 1 && record.refs.length <= refsPerRecordMax && (record.seal !== 'chunk' || record.refs.length === 1),
     'a ref record names 1..refsPerRecordMax blocks (one, unpaged)');
   const payload = Buffer.allocUnsafe(record.refs.length * refEntryBytes);
   record.refs.forEach((ref, at) => {

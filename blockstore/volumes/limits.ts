@@ -3,8 +3,6 @@
 import { assert, dedupLimits, volumeBlockBytes } from '../../dedup/index.js';
 
 export { volumeBlockBytes };
-/** A paged-sealed block chunk, and one sealed page in it (dedup/paged-seal.ts). */
-export const { pagedBlockCiphertextBytes, sealedPageCiphertextBytes } = dedupLimits;
 
 /** Volume sizes are whole blocks, so the last block is never partial (resize needs no tail RMW). */
 export const volumeSizeGranuleBytes = volumeBlockBytes;
@@ -61,10 +59,11 @@ export const layerChainLengthMax = 4096;
 /** Decrypted blocks cached per open volume for reads of mapped blocks (128 MiB): a miss costs a
  * chunk get, an id hash and a decrypt of the whole 64 KiB block, ~0.3 ms of CPU here. */
 export const readCacheBlocksMax = 2048;
-/** A read of at most this many pages of a paged block that is not cached preads and decrypts only
- * those pages on the main thread (~10 µs a page), and caches nothing; a larger one opens the whole
- * block in the seal pool and caches it (sequential readers then hit the cache). */
-export const pageReadPagesMax = 4;
+/** A read of a paged block that is not cached and decrypts at most this many bytes of pages
+ * (pages16k: 2 pages, pages4k: 8) preads and decrypts only those pages on the main thread (~15 µs
+ * a 16 KiB page), and caches nothing; a larger one opens the whole block in the seal pool and
+ * caches it (sequential readers then hit the cache). */
+export const pageReadBytesMax = 32 * 1024;
 
 assert(volumeBlockBytes === 64 * 1024, 'the journal record layout and map keys assume 64 KiB blocks');
 assert(volumeBytesMax % volumeSizeGranuleBytes === 0, 'volumeBytesMax is whole blocks');
@@ -72,8 +71,8 @@ assert(Number.isSafeInteger(volumeBytesMax / volumeBlockBytes), 'block indexes a
 assert(foldTriggerBlocks < dirtyPaceBlocks && dirtyPaceBlocks < dirtyBlocksMax, 'a fold starts before writers are paced, pacing before they must wait');
 assert(dirtyBlocksMax <= 50_000 / 3, 'one fold commit fits a chunk store commit (3 ops per block)');
 assert(volumeBlockBytes % volumePageBytes === 0 && volumePageBytes % 512 === 0, 'pages tile blocks and hold whole sectors');
-assert(volumePageBytes === dedupLimits.sealedPageBytes, 'the overlay\'s page is the paged seal\'s page: a journaled page and a sealed page read alike');
-assert(pageReadPagesMax >= 1 && pageReadPagesMax < volumeBlockBytes / volumePageBytes, 'page reads are for parts of a block');
+assert(pageReadBytesMax >= Math.max(...Object.values(dedupLimits.sealedPageBytesOf)) && pageReadBytesMax < volumeBlockBytes,
+  'page reads are for parts of a block, and at least one page of any format');
 assert(journalWriteBytesMax <= journalPendingBytesMax, 'one write never exceeds the pending bound');
 assert(journalBytesMax > journalFoldBytes && journalPendingBytesMax < journalFoldBytes, 'writers wait only after a fold has started');
 assert(journalReplayWindowBytes >= 64 * 1024, 'a replay window holds this build\'s largest write record');

@@ -3,21 +3,25 @@
 // block preads only its pages and never the whole chunk; a damaged page fails the read (an
 // error, never wrong bytes) while the block's other pages still read; identical blocks in two
 // volumes are one chunk; and blocks of older builds (whole-chunk seal: 72-byte map entries,
-// kind-3 ref records) still decode and read; a whole-block write's refs share one journal record.
+// kind-3 ref records; 4 KiB pages: entry byte 1, kind-4 ref records) still decode and read; a
+// whole-block write's refs share one journal record (kind 5: 16 KiB pages, what this build writes).
 import { describe, expect, it } from 'vitest';
-import { SplitMix32, sealChunk } from '../../dedup/index.js';
+import { SplitMix32, dedupLimits, sealChunk, sealPagedBlock } from '../../dedup/index.js';
 import { MemoryChunkStore } from '../chunks/index.js';
 import { MemoryMetaStore } from '../meta/index.js';
 import type { ChunkId } from './deps.js';
 import { decodeJournalRecord, encodeJournalRecord } from './journal-format.js';
 import { MemoryJournalStore } from './journal.js';
-import { sealedPageCiphertextBytes, volumeBlockBytes, volumePageBytes } from './limits.js';
+import { volumeBlockBytes, volumePageBytes } from './limits.js';
 import { BlockEntryCodec } from './records.js';
 import type { Volume } from './volume.js';
 import { VolumeService } from './volume-service.js';
 
 const block = volumeBlockBytes;
 const page = volumePageBytes;
+/** The sealed page of what this build writes (pages16k), and one sealed page with its tag. */
+const sealedPage = dedupLimits.sealedPageBytesOf.pages16k;
+const sealedPageCiphertext = sealedPage + 16;
 const filled = (length: number, seed: number) => new SplitMix32(seed).fill(Buffer.alloc(length)) as Buffer;
 
 /** Records every read; `damage` flips one byte of what readCiphertext returns at that chunk offset. */
@@ -79,14 +83,14 @@ describe('paged blocks in a volume', () => {
       kinds.push(bytes.readUInt8(at + 4));
       at += 32 + bytes.readUInt32BE(at + 28) + 16;
     }
-    expect(kinds).toEqual([4, 2, 4]);
+    expect(kinds).toEqual([5, 2, 5]);
     // A crash (no clean close): the reopened service replays the records.
     const again = await open();
     expect((await (await again.exports.open('v'))!.read(8 * block, 16 * block)).equals(data)).toBe(true);
     await again.close();
   });
 
-  it('a 4 KiB read of a stored block preads that one page (4,112 bytes), not the chunk', async () => {
+  it('a 4 KiB read of a stored block preads the one 16 KiB page holding it (16,400 bytes), not the chunk', async () => {
     const { chunks, service, volume } = await setup();
     const device = await volume('v');
     const data = filled(2 * block, 1);
@@ -94,11 +98,11 @@ describe('paged blocks in a volume', () => {
     const id = device.map.visible(1)?.id ?? (device.active.get(1) as { id: ChunkId }).id;
     chunks.reads.length = 0;
     expect((await device.read(block + 5 * page, page)).equals(data.subarray(5 * page, 6 * page))).toBe(true);
-    expect(chunks.reads).toEqual([{ kind: 'range', id, offset: 5 * sealedPageCiphertextBytes, length: sealedPageCiphertextBytes }]);
-    // An unaligned 6 KiB read spans two pages: one pread of both.
+    expect(chunks.reads).toEqual([{ kind: 'range', id, offset: sealedPageCiphertext, length: sealedPageCiphertext }]);
+    // An unaligned 6 KiB read across a sealed page boundary: one pread of both pages.
     chunks.reads.length = 0;
     expect((await device.read(block + 3 * page + 100, 6 * 1024)).equals(data.subarray(3 * page + 100, 3 * page + 100 + 6 * 1024))).toBe(true);
-    expect(chunks.reads).toEqual([{ kind: 'range', id, offset: 3 * sealedPageCiphertextBytes, length: 2 * sealedPageCiphertextBytes }]);
+    expect(chunks.reads).toEqual([{ kind: 'range', id, offset: 0, length: 2 * sealedPageCiphertext }]);
     // A whole-block read opens every page (no sha256 get) and reads back exactly.
     expect((await device.read(block, 2 * block)).equals(data)).toBe(true);
     expect(chunks.reads.every((read) => read.kind === 'range')).toBe(true);
@@ -112,13 +116,13 @@ describe('paged blocks in a volume', () => {
     await device.write(0, data, true);
     await device.foldNow();
     const mapped = device.map.visible(0);
-    expect(mapped?.paged).toBe(true);
-    chunks.damage = { id: mapped!.id, at: 7 * sealedPageCiphertextBytes + 1234 };
-    await expect(device.read(7 * page, page)).rejects.toMatchObject({ code: 'ChunkCorrupt' });
-    await expect(device.read(7 * page + 4000, 200)).rejects.toMatchObject({ code: 'ChunkCorrupt' });
+    expect(mapped?.seal).toBe('pages16k');
+    chunks.damage = { id: mapped!.id, at: sealedPageCiphertext + 1234 }; // sealed page 1: bytes [16 KiB, 32 KiB)
+    await expect(device.read(5 * page, page)).rejects.toMatchObject({ code: 'ChunkCorrupt' });
+    await expect(device.read(2 * sealedPage - 100, 200)).rejects.toMatchObject({ code: 'ChunkCorrupt' });
     await expect(device.read(0, block)).rejects.toMatchObject({ code: 'ChunkCorrupt' });
-    expect((await device.read(6 * page, page)).equals(data.subarray(6 * page, 7 * page))).toBe(true);
-    expect((await device.read(8 * page, 2 * page)).equals(data.subarray(8 * page, 10 * page))).toBe(true);
+    expect((await device.read(2 * page, page)).equals(data.subarray(2 * page, 3 * page))).toBe(true);
+    expect((await device.read(2 * sealedPage, 2 * page)).equals(data.subarray(2 * sealedPage, 2 * sealedPage + 2 * page))).toBe(true);
     chunks.damage = undefined;
     expect((await device.read(0, block)).equals(data)).toBe(true);
     await service.close();
@@ -138,31 +142,36 @@ describe('paged blocks in a volume', () => {
     await service.close();
   });
 
-  it('reads blocks of older builds: whole-chunk-sealed chunks behind 72-byte map entries and kind-3 ref records', async () => {
+  it('reads blocks of older builds: whole-chunk-sealed (72-byte map entries, kind-3 refs) and 4 KiB-paged (entry byte 1, kind-4 refs)', async () => {
     const { chunks, service, volume } = await setup();
     const device = await volume('v');
-    const data = filled(block, 4);
-    const legacy = sealChunk(data, Buffer.alloc(32, 1));
-    await chunks.put(legacy.id, legacy.ciphertext);
     const codec = new BlockEntryCodec(Buffer.alloc(32, 7));
-    const entry = codec.encode({ id: legacy.id, key: legacy.key, paged: false });
-    expect(entry.length).toBe(72);
-    const decoded = codec.decode(entry);
-    expect(decoded).toEqual({ id: legacy.id, key: legacy.key, paged: false });
-    expect(codec.encode({ id: legacy.id, key: legacy.key, paged: true }).length).toBe(73);
-    expect(codec.decode(codec.encode({ id: legacy.id, key: legacy.key, paged: true }))?.paged).toBe(true);
-    device.map.own.set(3, decoded);
-    expect((await device.read(3 * block + 2 * page, page)).equals(data.subarray(2 * page, 3 * page))).toBe(true);
-    expect((await device.read(3 * block, block)).equals(data)).toBe(true);
-    const key = Buffer.alloc(32, 9);
-    const refs = [{ id: legacy.id, key: legacy.key }, { id: sealChunk(filled(10, 5), Buffer.alloc(32)).id, key: Buffer.alloc(32, 3) }];
-    for (const record of [{ kind: 'ref', index: 3, refs: refs.slice(0, 1), paged: false }, { kind: 'ref', index: 3, refs, paged: true }] as const) {
-      const bytes = Buffer.concat(encodeJournalRecord(key, 1, { ...record, refs: [...record.refs] }));
-      expect(bytes.readUInt8(4)).toBe(record.paged ? 4 : 3);
-      expect(bytes.readUInt32BE(24)).toBe(record.refs.length * block);
+    const data = filled(block, 4);
+    const whole = sealChunk(data, Buffer.alloc(32, 1));
+    const paged4k = sealPagedBlock(data, Buffer.alloc(32, 1), 'pages4k');
+    for (const [sealed, seal, entryBytes, kind] of [[whole, 'chunk', 72, 3], [paged4k, 'pages4k', 73, 4]] as const) {
+      await chunks.put(sealed.id, sealed.ciphertext);
+      const entry = codec.encode({ id: sealed.id, key: sealed.key, seal });
+      expect(entry.length).toBe(entryBytes);
+      const decoded = codec.decode(entry);
+      expect(decoded).toEqual({ id: sealed.id, key: sealed.key, seal });
+      device.map.own.set(3, decoded);
+      chunks.reads.length = 0;
+      expect((await device.read(3 * block + 2 * page, page)).equals(data.subarray(2 * page, 3 * page))).toBe(true);
+      // A 4 KiB-paged block reads its one 4 KiB page (4,112 bytes); a whole-chunk one reads whole.
+      expect(chunks.reads).toEqual(seal === 'pages4k' ? [{ kind: 'range', id: sealed.id, offset: 2 * (page + 16), length: page + 16 }] : [{ kind: 'get', id: sealed.id }]);
+      expect((await device.read(3 * block, block)).equals(data)).toBe(true);
+      device.map.own.delete(3);
+      const key = Buffer.alloc(32, 9);
+      const refs = seal === 'chunk' ? [{ id: sealed.id, key: sealed.key }] : [{ id: sealed.id, key: sealed.key }, { id: whole.id, key: Buffer.alloc(32, 3) }];
+      const record = { kind: 'ref', index: 3, refs, seal } as const;
+      const bytes = Buffer.concat(encodeJournalRecord(key, 1, record));
+      expect(bytes.readUInt8(4)).toBe(kind);
+      expect(bytes.readUInt32BE(24)).toBe(refs.length * block);
       expect(decodeJournalRecord(key, bytes, 1)).toEqual(record);
     }
-    device.map.own.delete(3);
+    expect(codec.decode(codec.encode({ id: whole.id, key: whole.key, seal: 'pages16k' }))?.seal).toBe('pages16k');
+    expect(() => codec.decode(Buffer.concat([codec.encode({ id: whole.id, key: whole.key, seal: 'chunk' }), Buffer.from([9])]))).toThrow(/block entry/);
     await service.close();
   });
 });

@@ -3,13 +3,14 @@
 //   v/snap/<volume>/<snap>     SnapshotRecordV1 (JSON)
 //   v/layer/<layerId>          LayerRecordV1 (JSON): one generation of a block map
 //   v/blk/<layerId>/<index>    BlockEntryV1 (binary): block index (12 hex digits) → chunk id + wrapped key
-//                              [+ seal byte: absent = whole-chunk seal (older builds), 1 = paged seal]
+//                              [+ seal byte: absent = whole-chunk seal (oldest builds), 1 = pages4k, 2 = pages16k]
 //   v/jrn/<volumeId>           JournalStateV1 (JSON): journals up to foldedThrough are in the map
 // A chunk key is never stored in the clear: it is wrapped with AES-KW (RFC 3394), keyed by a key
 // derived from the node's master key. AES-KW is deterministic, which reveals only key equality —
 // already public through chunk id equality.
 import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
-import { assert, isChunkId, type ChunkId, type SaltPolicyV1 } from '../../dedup/index.js';
+import { assert, isChunkId, type ChunkId, type PagedFormat, type SaltPolicyV1 } from '../../dedup/index.js';
+import type { SealFormat } from './deps.js';
 import { volumeBytesMax, volumeSizeGranuleBytes } from './limits.js';
 
 export type VolumeId = string & { readonly __brand: 'VolumeId' };
@@ -52,7 +53,7 @@ export interface LayerRecordV1 {
 export interface JournalStateV1 { version: 1; foldedThrough: number }
 
 /** A block map entry: the chunk holding the block, or null = explicit hole (hides an ancestor's). */
-export type BlockRef = { id: ChunkId; key: Buffer; paged: boolean } | null;
+export type BlockRef = { id: ChunkId; key: Buffer; seal: SealFormat } | null;
 
 export const volumeKey = (name: string): string => `v/vol/${name}`;
 export const volumePrefix = 'v/vol/';
@@ -104,9 +105,10 @@ export function decodeJournalState(bytes: Buffer | undefined): JournalStateV1 {
 const wrapIv = Buffer.from('a6a6a6a6a6a6a6a6', 'hex'); // RFC 3394 §2.2.3.1 default IV
 const holeEntry = Buffer.from([0]);
 const entryBytes = 32 + 40;
-/** Trailing byte of an entry whose chunk is paged-sealed; entries without it (72 bytes, written
- * before the paged seal existed) name whole-chunk-sealed blocks. */
-const pagedSealByte = 1;
+/** Trailing byte of an entry whose chunk is paged-sealed, naming the format; entries without it
+ * (72 bytes, written before the paged seal existed) name whole-chunk-sealed blocks. */
+const pagedSealBytes: Readonly<Record<PagedFormat, number>> = { pages4k: 1, pages16k: 2 };
+const pagedFormatOfByte = new Map(Object.entries(pagedSealBytes).map(([format, byte]) => [byte, format as PagedFormat]));
 
 /** Encodes block map entries under one key-encryption key (derived once per service). */
 export class BlockEntryCodec {
@@ -122,18 +124,19 @@ export class BlockEntryCodec {
     assert(isChunkId(ref.id) && ref.key.length === 32, 'a block entry names a chunk and a 32-byte key');
     const cipher = createCipheriv('id-aes256-wrap', this.kek, wrapIv);
     const wrapped = Buffer.concat([cipher.update(ref.key), cipher.final()]);
-    const encoded = Buffer.concat([Buffer.from(ref.id, 'hex'), wrapped, ...(ref.paged ? [Buffer.from([pagedSealByte])] : [])]);
-    assert(encoded.length === entryBytes + (ref.paged ? 1 : 0), 'an encoded entry is 72 bytes, + 1 for a paged seal');
+    const paged = ref.seal !== 'chunk';
+    const encoded = Buffer.concat([Buffer.from(ref.id, 'hex'), wrapped, ...(ref.seal !== 'chunk' ? [Buffer.from([pagedSealBytes[ref.seal]])] : [])]);
+    assert(encoded.length === entryBytes + (paged ? 1 : 0), 'an encoded entry is 72 bytes, + 1 for a paged seal');
     return encoded;
   }
 
   decode(bytes: Buffer): BlockRef {
     if (bytes.length === 1 && bytes[0] === 0) return null;
-    const paged = bytes.length === entryBytes + 1;
-    assert(bytes.length === entryBytes || (paged && bytes[entryBytes] === pagedSealByte), `block entry of ${bytes.length} bytes`);
+    const seal: SealFormat | undefined = bytes.length === entryBytes ? 'chunk' : bytes.length === entryBytes + 1 ? pagedFormatOfByte.get(bytes[entryBytes]) : undefined;
+    assert(seal !== undefined, `block entry of ${bytes.length} bytes`);
     const decipher = createDecipheriv('id-aes256-wrap', this.kek, wrapIv);
     const key = Buffer.concat([decipher.update(bytes.subarray(32, entryBytes)), decipher.final()]);
-    return { id: bytes.subarray(0, 32).toString('hex') as ChunkId, key, paged };
+    return { id: bytes.subarray(0, 32).toString('hex') as ChunkId, key, seal };
   }
 }
 

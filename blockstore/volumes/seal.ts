@@ -1,16 +1,17 @@
 // The one place the volumes layer seals and opens block chunks. Blocks are sealed with dedup's
-// paged block seal (each 4 KiB page its own GCM tag under the block's convergent key), so:
-// - sealing a block and opening a whole one are CPU-bound (2 × sha256 + 16 page seals of 64 KiB,
-//   ~0.2 ms here) and run on the process-wide seal pool's worker threads;
-// - a read of a few pages preads only those pages' ciphertext (chunks.readCiphertext: no sha256
-//   of the chunk, the pages' GCM tags authenticate what was read) and decrypts them on the main
-//   thread: a 4 KiB page costs ~10 µs of AES-GCM, less than the pool's postMessage round trip.
-// Blocks written by older builds are whole-chunk sealed (`paged: false`): read whole, verified
-// by the store's sha256 and opened in the pool, as they always were.
-import { assert, openPagedBlockPages, type SealedChunk } from '../../dedup/index.js';
+// paged block seal in the format this build writes (pagedFormatWritten: 16 KiB pages, each its
+// own GCM tag under the block's convergent key), so:
+// - sealing a block and opening a whole one are CPU-bound (2 × sha256 + 4 page seals of 64 KiB,
+//   ~0.16 ms here) and run on the process-wide seal pool's worker threads;
+// - a small read preads only the pages it touches (chunks.readCiphertext: no sha256 of the
+//   chunk, the pages' GCM tags authenticate what was read) and decrypts them on the main thread:
+//   a 16 KiB page costs ~15 µs of AES-GCM, less than the pool's postMessage round trip.
+// Blocks of earlier builds keep their format and read as they always did: `pages4k` (4 KiB pages)
+// alike, `chunk` (whole-chunk sealed) read whole, verified by the store's sha256, opened in the pool.
+import { assert, openPagedBlockRange, pagedBlockCiphertextBytesOf, pagedFormatWritten, type SealedChunk } from '../../dedup/index.js';
 import { openChunkOffThread, openLeasedOffThread, sealLeasedOffThread, type ChunkStore, type Leased } from './deps.js';
 import type { MappedBlock } from './block-map.js';
-import { pagedBlockCiphertextBytes, sealedPageCiphertextBytes, volumeBlockBytes, volumePageBytes } from './limits.js';
+import { volumeBlockBytes } from './limits.js';
 
 /**
  * The pool copies `plaintext` at dispatch: the caller must not change it until this settles. The
@@ -18,7 +19,7 @@ import { pagedBlockCiphertextBytes, sealedPageCiphertextBytes, volumeBlockBytes,
  */
 export async function sealBlock(plaintext: Buffer, salt: Buffer): Promise<Leased<SealedChunk>> {
   assert(plaintext.length === volumeBlockBytes, 'volumes seal whole 64 KiB blocks');
-  return sealLeasedOffThread(plaintext, salt, true);
+  return sealLeasedOffThread(plaintext, salt, pagedFormatWritten);
 }
 
 /** Puts a leased sealed block, releasing it when the put settled either way. */
@@ -32,15 +33,16 @@ export async function putLeased(chunks: ChunkStore, sealed: Leased<SealedChunk>)
 
 /** The map entry of a block sealBlock sealed. */
 export function mappedOf(chunk: SealedChunk): MappedBlock {
-  return { id: chunk.id, key: chunk.key, paged: true };
+  return { id: chunk.id, key: chunk.key, seal: pagedFormatWritten };
 }
 
 /** The whole block, every byte authenticated. A fresh 64 KiB buffer: the pool's result is a
  * view of a whole batch, which a cached block must not keep alive. */
 export async function openBlock(chunks: ChunkStore, mapped: MappedBlock): Promise<Buffer> {
-  const opened = mapped.paged
-    ? await openLeasedOffThread(await chunks.readCiphertext(mapped.id, 0, pagedBlockCiphertextBytes), mapped.key, true)
-    : { value: await openChunkOffThread(await chunks.get(mapped.id), mapped.key), release: () => {} };
+  const { seal } = mapped;
+  const opened = seal === 'chunk'
+    ? { value: await openChunkOffThread(await chunks.get(mapped.id), mapped.key), release: () => {} }
+    : await openLeasedOffThread(await chunks.readCiphertext(mapped.id, 0, pagedBlockCiphertextBytesOf(seal)), mapped.key, seal);
   try {
     assert(opened.value.length === volumeBlockBytes, 'a volume block is 64 KiB');
     // allocUnsafe + copy: Buffer.from(view) zero-fills its new buffer first (6.7 % of the main
@@ -53,12 +55,12 @@ export async function openBlock(chunks: ChunkStore, mapped: MappedBlock): Promis
   }
 }
 
-/** Plaintext of pages [firstPage, firstPage + pages) of a paged block, read and authenticated
- * alone (ChunkCorrupt if any of them fails its tag). */
-export async function openBlockPages(chunks: ChunkStore, mapped: MappedBlock, firstPage: number, pages: number): Promise<Buffer> {
-  assert(mapped.paged, 'only paged blocks open page by page');
-  const ciphertext = await chunks.readCiphertext(mapped.id, firstPage * sealedPageCiphertextBytes, pages * sealedPageCiphertextBytes);
-  const plain = openPagedBlockPages(ciphertext, mapped.key, firstPage);
-  assert(plain.length === pages * volumePageBytes, 'opened pages are whole pages');
+/** Plaintext bytes [from, to) of a paged block, from the ciphertext of the pages they touch alone
+ * (ChunkCorrupt if any of them fails its tag). */
+export async function openBlockRange(chunks: ChunkStore, mapped: MappedBlock, from: number, to: number): Promise<Buffer> {
+  const { seal } = mapped;
+  assert(seal !== 'chunk', 'only paged blocks open page by page');
+  const plain = await openPagedBlockRange((offset, length) => chunks.readCiphertext(mapped.id, offset, length), mapped.key, from, to, seal);
+  assert(plain.length === to - from, 'a range opens to exactly its bytes');
   return plain;
 }

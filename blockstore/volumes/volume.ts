@@ -11,16 +11,16 @@
 // decrypts one small record, and the fold merges a block's pages over its base once for all the
 // writes since the last fold. Only a write that covers part of a page reads that page first
 // (read-modify-write of 4 KiB, validated against concurrent changes before it applies).
-import { assert, type SealedChunk } from '../../dedup/index.js';
+import { assert, pagedBytesTouched, type SealedChunk } from '../../dedup/index.js';
 import type { BlockMap, MappedBlock } from './block-map.js';
 import { NbdError, type BlockDevice, type BlockExtent, type ChunkId, type ChunkStore, type Leased } from './deps.js';
 import { decodeJournalRecord, encodeJournalRecord, refsPerRecordMax, type JournalRecord } from './journal-format.js';
 import type { JournalSource, JournalWriter } from './journal.js';
 import {
-  dirtyBlocksMax, dirtyPaceBlocks, foldTriggerBlocks, journalBytesMax, journalFoldBytes, pageReadPagesMax, readCacheBlocksMax, volumeBlockBytes,
+  dirtyBlocksMax, dirtyPaceBlocks, foldTriggerBlocks, journalBytesMax, journalFoldBytes, pageReadBytesMax, readCacheBlocksMax, volumeBlockBytes,
   volumePageBytes, volumePutPendingBytesMax,
 } from './limits.js';
-import { mappedOf, openBlock, openBlockPages, putLeased } from './seal.js';
+import { mappedOf, openBlock, openBlockRange, putLeased } from './seal.js';
 
 const zeroBlock = Buffer.alloc(volumeBlockBytes);
 const pagesPerBlock = volumeBlockBytes / volumePageBytes;
@@ -208,7 +208,7 @@ export class Volume implements BlockDevice {
       // FUA covered the write (both wait for its put), so it may be lost: the block keeps what it
       // held. Pins died with the process; VolumeService.open folds before any GC can run.
       for (const [at, ref] of record.refs.entries()) {
-        if (await this.core.chunks.has(ref.id)) this.active.set(record.index + at, { id: ref.id, key: ref.key, paged: record.paged });
+        if (await this.core.chunks.has(ref.id)) this.active.set(record.index + at, { id: ref.id, key: ref.key, seal: record.seal });
       }
       return;
     }
@@ -268,18 +268,14 @@ export class Volume implements BlockDevice {
   /** Whether bytes [from, to) of a mapped block are best read by their pages alone: a paged block,
    * a few pages, and not cached or being loaded whole already. */
   private readsByPage(mapped: MappedBlock, from: number, to: number): boolean {
-    const pages = Math.ceil(to / volumePageBytes) - Math.floor(from / volumePageBytes);
-    return mapped.paged && pages <= pageReadPagesMax && !this.readCache.has(mapped.id) && !this.readLoads.has(mapped.id);
+    return mapped.seal !== 'chunk' && pagedBytesTouched(from, to, mapped.seal) <= pageReadBytesMax
+      && !this.readCache.has(mapped.id) && !this.readLoads.has(mapped.id);
   }
 
   /** Bytes [from, to) of a paged block, from its pages' ciphertext alone. */
   private async readPages(mapped: MappedBlock, from: number, to: number): Promise<Buffer> {
-    const firstPage = Math.floor(from / volumePageBytes);
-    const pages = Math.ceil(to / volumePageBytes) - firstPage;
     await this.unsettled.get(mapped.id); // a put still running: the chunk is not in the store yet
-    const plain = await openBlockPages(this.core.chunks, mapped, firstPage, pages);
-    const skip = firstPage * volumePageBytes;
-    return from === skip && to - skip === plain.length ? plain : plain.subarray(from - skip, to - skip);
+    return openBlockRange(this.core.chunks, mapped, from, to);
   }
 
   private async loadBlock(mapped: MappedBlock): Promise<Buffer> {
@@ -415,8 +411,8 @@ export class Volume implements BlockDevice {
         } else {
           this.active.set(index, whole);
           this.pinned.push(whole.id);
-          if (run && (run.paged !== whole.paged || run.refs.length >= refsPerRecordMax)) endRun();
-          run ??= { kind: 'ref', index, refs: [], paged: whole.paged };
+          if (run && (run.seal !== whole.seal || run.refs.length >= refsPerRecordMax)) endRun();
+          run ??= { kind: 'ref', index, refs: [], seal: whole.seal };
           run.refs.push({ id: whole.id, key: whole.key });
         }
         return;
