@@ -47,9 +47,12 @@ export const foldSealsPerTurnMax = 8;
 /** Journal bytes written but not yet handed to the kernel; past it writers wait (backpressure). */
 export const journalPendingBytesMax = 64 * 1024 * 1024;
 /** Ciphertext of acked whole-block writes whose chunk puts are still running, per volume; past it
- * writers wait. Large enough for the chunk store's group commit to batch (it needs hundreds of
- * puts in flight), small next to the NBD server's in-flight bound. */
-export const volumePutPendingBytesMax = 64 * 1024 * 1024;
+ * writers wait. Large enough for the chunk store's group commit to batch (256 blocks in flight),
+ * small next to the NBD server's in-flight bound. Each pending block pins its seal-pool batch
+ * buffer (8 blocks a 1 MiB buffer): at 64 MiB ~128 buffers were in flight, past the pool's free
+ * list, so sealing kept touching fresh memory (page faults per 256 MiB sequential write after
+ * the first: 10–16k; at 16 MiB: 3–9k, at the same throughput). */
+export const volumePutPendingBytesMax = 16 * 1024 * 1024;
 /** Bytes per writev call of the journal writer. */
 export const journalWriteBytesMax = 8 * 1024 * 1024;
 /** Block map entries deleted per atomic batch when a layer is dropped. */
