@@ -34,6 +34,12 @@ export const nbdReplyQueueBytesMax = 64 * mebibyte;
  * ≤ 4 MiB held per idle connection; a 1 MiB sequential writer reuses them instead of allocating. */
 export const nbdPayloadBuffersKeptMax = 4;
 export const nbdPayloadBufferBytesMax = 1 * mebibyte;
+/** The connection reader's two scratch buffers (socket-reader.ts): what one read takes when it
+ * does not go straight into a WRITE payload. */
+export const nbdScratchBytes = 64 * 1024;
+/** A payload still missing at least this much is read straight into its buffer; a smaller rest
+ * goes through a scratch buffer, with the next request's header in the same read. */
+export const nbdDirectReadBytesMin = 16 * 1024;
 /** Bytes the connection reader buffers ahead of a pending read before pausing the socket. */
 export const nbdReadAheadBytesMax = 4 * mebibyte;
 /** proto.md NBD_REPLY_TYPE_BLOCK_STATUS: servers SHOULD NOT send more than 2^20 extents. */

@@ -29,12 +29,18 @@ interface Connection { socket: Socket; transmission: Transmission | undefined; f
 export async function startNbdServer(options: NbdServerOptions): Promise<NbdServer> {
   const logger = options.logger ?? stderrErrorLogger;
   const connections = new Set<Connection>();
-  const server = createServer({ noDelay: true }, (socket) => {
-    const connection: Connection = { socket, transmission: undefined, finished: Promise.resolve() };
-    connection.finished = serveConnection(connection, options.registry, logger).finally(() => connections.delete(connection));
+  // Accepted paused: the connection's SocketReader adopts the handle before anything is read. The
+  // adopted socket is not the server's, so the connection cap is counted here.
+  const server = createServer({ noDelay: true, pauseOnConnect: true }, (accepted) => {
+    if (connections.size >= nbdConnectionsMax) {
+      accepted.destroy();
+      return;
+    }
+    const reader = SocketReader.adopt(accepted);
+    const connection: Connection = { socket: reader.socket, transmission: undefined, finished: Promise.resolve() };
+    connection.finished = serveConnection(connection, reader, options.registry, logger).finally(() => connections.delete(connection));
     connections.add(connection);
   });
-  server.maxConnections = nbdConnectionsMax;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -61,10 +67,9 @@ export async function startNbdServer(options: NbdServerOptions): Promise<NbdServ
   };
 }
 
-async function serveConnection(connection: Connection, registry: ExportRegistry, logger: NbdLogger): Promise<void> {
+async function serveConnection(connection: Connection, reader: SocketReader, registry: ExportRegistry, logger: NbdLogger): Promise<void> {
   const { socket } = connection;
   socket.on('error', (error) => logger.info({ err: error }, 'nbd: socket error'));
-  const reader = new SocketReader(socket);
   const send = (bytes: Buffer) => {
     if (!socket.destroyed) socket.write(bytes);
   };

@@ -61,7 +61,6 @@ export class Transmission {
         if (!decoded.ok) throw new HardDisconnect(decoded.reason);
         const spare = decoded.payloadBytes > 0 ? this.payloadBuffers.take(decoded.payloadBytes) : undefined;
         const payload = spare ? await this.reader.read(decoded.payloadBytes, spare) : undefined;
-        if (payload !== spare) this.payloadBuffers.give(spare); // the payload was one socket chunk's view
         const validation = validateRequest(decoded.header, this.session);
         if (!validation.ok) {
           this.payloadBuffers.give(payload);
