@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AssertionError } from '../../dedup/errors.js';
 import type { BlockDevice } from './block-device.js';
 import { NbdError } from './errors.js';
-import { nbdInflightRequestsMax } from './limits.js';
+import { nbdConnectionsMax, nbdInflightRequestsMax } from './limits.js';
 import type { NbdLogger } from './logger.js';
 import { MemoryBlockDevice, MemoryExportRegistry } from './memory-block-device.js';
 import { type NbdServer, startNbdServer } from './server.js';
@@ -182,6 +182,28 @@ describe('transmission over startNbdServer', () => {
     expect((await pending).errno).toBe(0); // in-flight request finished before the close
     await client.waitClosed();
     await haggling.waitClosed();
+  });
+});
+
+describe('connection cap', () => {
+  it('greets nbdConnectionsMax connections, closes the next at once, and greets again once one left', async () => {
+    const server = await serve({ disk: new MemoryBlockDevice(1 << 20) });
+    const greeted = async (client: TestClient) => expect((await client.readExact(16)).toString('latin1')).toBe('NBDMAGICIHAVEOPT');
+    const first: TestClient[] = [];
+    for (let at = 0; at < nbdConnectionsMax; at++) {
+      const client = await TestClient.raw(server.port);
+      clients.push(client);
+      first.push(client);
+    }
+    await Promise.all(first.map(greeted));
+    const refused = await TestClient.raw(server.port);
+    clients.push(refused);
+    await expect(refused.readExact(1)).rejects.toThrow(/closed/); // no greeting: closed at once
+    first[0].close();
+    await sleep(50); // the server sees the close
+    const again = await TestClient.raw(server.port);
+    clients.push(again);
+    await greeted(again);
   });
 });
 
