@@ -124,9 +124,9 @@ export class BlockEntryCodec {
     assert(isChunkId(ref.id) && ref.key.length === 32, 'a block entry names a chunk and a 32-byte key');
     const cipher = createCipheriv('id-aes256-wrap', this.kek, wrapIv);
     const wrapped = Buffer.concat([cipher.update(ref.key), cipher.final()]);
-    const paged = ref.seal !== 'chunk';
-    const encoded = Buffer.concat([Buffer.from(ref.id, 'hex'), wrapped, ...(ref.seal !== 'chunk' ? [Buffer.from([pagedSealBytes[ref.seal]])] : [])]);
-    assert(encoded.length === entryBytes + (paged ? 1 : 0), 'an encoded entry is 72 bytes, + 1 for a paged seal');
+    const sealByte = ref.seal === 'chunk' ? [] : [Buffer.from([pagedSealBytes[ref.seal]])];
+    const encoded = Buffer.concat([Buffer.from(ref.id, 'hex'), wrapped, ...sealByte]);
+    assert(encoded.length === entryBytes + sealByte.length, 'an encoded entry is 72 bytes, + 1 for a paged seal');
     return encoded;
   }
 
