@@ -2,7 +2,8 @@
 // buffers we own: the socket reads with node's `onread` option (a buffer we hand it for every
 // read) instead of 'data' events, which allocate a fresh 64 KiB buffer per read. On a sequential
 // 1 MiB writer those allocations were all of the payload (256 MiB per 256 MiB written) as
-// short-lived external memory, and what drove V8's mark-compacts. Now:
+// short-lived external memory, then a copy of each into the payload's buffer (the mark-compacts
+// of that load stayed: --trace-gc shows them requested by old-space growth, not by these). Now:
 // - while a read with a target (a WRITE payload's buffer) still needs nbdDirectReadBytesMin or
 //   more and nothing is buffered, the socket reads straight into the target: no copy, and one
 //   read syscall takes up to all that is missing instead of 64 KiB;
