@@ -64,6 +64,36 @@ describe('BlobStore', () => {
     }
   });
 
+  it('readLeased yields read()\'s bytes as leases; every read buffer goes back, also when the reader stops early', async () => {
+    chunks = new MemoryChunkStore();
+    const data = repeatingData();
+    let outstanding = 0;
+    const counting = Object.create(chunks) as MemoryChunkStore;
+    counting.readCiphertextLeased = async (id: ChunkId, offset: number, length: number) => {
+      const leased = await chunks.readCiphertextLeased(id, offset, length);
+      outstanding++;
+      return { value: leased.value, release: () => { outstanding--; leased.release(); } };
+    };
+    const blobs = new BlobStore({ chunks: counting, saltFor: () => salt, masterKey: Buffer.alloc(32, 1), randomBytes: (size) => Buffer.alloc(size, 2) });
+    const { manifest, refDeltas } = await blobs.write(piecesOf(data), { saltIndex: 0 });
+    await chunks.commit(refDeltas, []);
+    const copyReleasing = async (range?: { start: number; endInclusive: number }, stopAfter = Infinity): Promise<Buffer> => {
+      const copies: Buffer[] = [];
+      for await (const piece of blobs.readLeased(manifest, range)) {
+        copies.push(Buffer.from(piece.value));
+        piece.release();
+        if (copies.length >= stopAfter) break;
+      }
+      return Buffer.concat(copies);
+    };
+    expect((await copyReleasing()).equals(data)).toBe(true);
+    expect((await copyReleasing({ start: 70_000, endInclusive: 5_000_000 })).equals(data.subarray(70_000, 5_000_001))).toBe(true);
+    const prefix = await copyReleasing(undefined, 2);
+    expect(prefix.equals(data.subarray(0, prefix.length))).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // fetches that were ahead settle
+    expect(outstanding).toBe(0);
+  });
+
   // read() checks chunks by their AEAD tag, not by the store's sha256 (readCiphertext): any damage
   // to the stored bytes — body or tag, in a chunk opened inline (< offThreadBytesMin) or in the
   // pool — must fail the stream with ChunkCorrupt, and no byte of the damaged chunk may come out.

@@ -15,7 +15,7 @@ import {
 import { assert, CairnError } from '../../dedup/errors.js';
 import type { ChunkStore } from '../chunks/index.js';
 import { blobLimits } from './limits.js';
-import { openChunkOffThread, sealLeasedOffThread, type Leased } from './seal-pool.js';
+import { openChunkOffThread, openLeasedOffThread, sealLeasedOffThread, type Leased } from './seal-pool.js';
 
 export interface BlobStoreDeps {
   chunks: ChunkStore;
@@ -95,27 +95,45 @@ export class BlobStore {
 
   /** Read a byte range of a blob as a stream; only the chunks overlapping the range are fetched. */
   read(manifest: ManifestV1, range?: ByteRange): Readable {
-    const start = range?.start ?? 0;
-    const endInclusive = range?.endInclusive ?? manifest.size - 1;
-    if (manifest.size === 0 || endInclusive < start) return Readable.from([]);
-    assert(start >= 0 && endInclusive < manifest.size, 'blob range out of bounds');
     // readPieces keeps readAheadChunks fetches in flight itself; the stream buffers at most one
     // piece beyond them (highWaterMark counts bytes here, so 1 means "one piece at a time").
-    return Readable.from(this.readPieces(manifest, start, endInclusive), { objectMode: false, highWaterMark: 1 });
+    // Its pieces are never released: a stream cannot tell when its reader is done with one.
+    return Readable.from(valuesOf(this.readPieces(manifest, range, false)), { objectMode: false, highWaterMark: 1 });
   }
 
-  private async *readPieces(manifest: ManifestV1, start: number, endInclusive: number): AsyncGenerator<Buffer> {
+  /**
+   * read() as leased pieces (seal-pool.ts, "Leases"): release each once nothing reads it (its
+   * socket write completed), and the batch buffers it views are reused instead of left to GC —
+   * a GET otherwise turns its whole size into garbage that V8 and malloc hold until collected.
+   * Ending the iteration early (return(), a throw) releases whatever was fetched ahead.
+   */
+  readLeased(manifest: ManifestV1, range?: ByteRange): AsyncGenerator<Leased<Buffer>> {
+    return this.readPieces(manifest, range, true);
+  }
+
+  private async *readPieces(manifest: ManifestV1, range: ByteRange | undefined, leased: boolean): AsyncGenerator<Leased<Buffer>> {
+    const start = range?.start ?? 0;
+    const endInclusive = range?.endInclusive ?? manifest.size - 1;
+    if (manifest.size === 0 || endInclusive < start) return;
+    assert(start >= 0 && endInclusive < manifest.size, 'blob range out of bounds');
     const span = locateRange(manifest, start, endInclusive);
-    const pending: Promise<Buffer>[] = [];
+    const pending: Promise<Leased<Buffer>>[] = [];
     let next = span.firstIndex;
     // The manifest's key is the verification: AES-GCM's tag authenticates the stored bytes under
     // it, so a damaged or substituted chunk fails in openChunk (ChunkCorrupt) and never yields
     // bytes. The store's sha256 of each chunk would check the same bytes a second time, and was
     // the largest main-thread cost of a GET (LIMITS.md: verify+decrypt ~940 vs decrypt ~2,200 MB/s).
-    const fetch = (index: number): Promise<Buffer> => {
+    const fetch = (index: number): Promise<Leased<Buffer>> => {
       const entry = manifest.entries.at(index);
-      const opened = this.chunks.readCiphertext(entry.id, 0, entry.length + dedupLimits.aeadTagBytes)
-        .then((ciphertext) => openOnPool(ciphertext, entry.key));
+      // The read buffer goes back once the open settled: the pool copied it at dispatch.
+      const opened = this.chunks.readCiphertextLeased(entry.id, 0, entry.length + dedupLimits.aeadTagBytes)
+        .then(async (ciphertext) => {
+          try {
+            return await openOnPool(ciphertext.value, entry.key, leased);
+          } finally {
+            ciphertext.release();
+          }
+        });
       // Fetches still in flight when an earlier one fails (or the reader stops) are never awaited:
       // their rejection must not surface as an unhandled rejection, which would end the process.
       opened.catch(() => {});
@@ -128,14 +146,21 @@ export class BlobStore {
       if (pending.length > blobLimits.readAheadChunks - blobLimits.readAheadRefillChunks) return;
       while (next <= span.lastIndex && pending.length < blobLimits.readAheadChunks) pending.push(fetch(next++));
     };
-    refill();
-    for (let index = span.firstIndex; index <= span.lastIndex; index++) {
-      const plaintext = await pending.shift()!;
+    try {
       refill();
-      assert(plaintext.length === manifest.entries.lengthAt(index), 'chunk length differs from manifest');
-      const from = index === span.firstIndex ? span.firstOffset : 0;
-      const to = index === span.lastIndex ? span.lastOffsetInclusive + 1 : plaintext.length;
-      yield plaintext.subarray(from, to);
+      for (let index = span.firstIndex; index <= span.lastIndex; index++) {
+        const plaintext = await pending.shift()!;
+        refill();
+        const lengthAsListed = plaintext.value.length === manifest.entries.lengthAt(index);
+        if (!lengthAsListed) plaintext.release();
+        assert(lengthAsListed, 'chunk length differs from manifest');
+        const from = index === span.firstIndex ? span.firstOffset : 0;
+        const to = index === span.lastIndex ? span.lastOffsetInclusive + 1 : plaintext.value.length;
+        yield { value: plaintext.value.subarray(from, to), release: plaintext.release };
+      }
+    } finally {
+      // Stopped early: what was fetched ahead is nobody's; its buffers go back once they settle.
+      for (const fetched of pending) fetched.then((opened) => opened.release(), () => {});
     }
   }
 
@@ -179,9 +204,14 @@ function sealOnPool(plaintext: Buffer, salt: Buffer): Promise<Leased<SealedChunk
   return sealLeasedOffThread(plaintext, salt);
 }
 
-function openOnPool(ciphertext: Buffer, key: Buffer): Promise<Buffer> | Buffer {
-  if (ciphertext.length < blobLimits.offThreadBytesMin) return openChunk(ciphertext, key);
-  return openChunkOffThread(ciphertext, key);
+function openOnPool(ciphertext: Buffer, key: Buffer, leased: boolean): Promise<Leased<Buffer>> | Leased<Buffer> {
+  if (ciphertext.length < blobLimits.offThreadBytesMin) return { value: openChunk(ciphertext, key), release: () => {} };
+  if (leased) return openLeasedOffThread(ciphertext, key);
+  return openChunkOffThread(ciphertext, key).then((value) => ({ value, release: () => {} }));
+}
+
+async function* valuesOf(pieces: AsyncIterable<Leased<Buffer>>): AsyncGenerator<Buffer> {
+  for await (const piece of pieces) yield piece.value;
 }
 
 /** `pending`, then `after()` however it settled. */

@@ -31,6 +31,7 @@ import { AssertionError, assert } from '../../dedup/errors.js';
 import {
   DedupError, chunkIdFromBytes, dedupLimits, openChunk, openPagedBlock, type DedupErrorCode, type PagedFormat, type SealedChunk,
 } from '../../dedup/index.js';
+import type { Leased } from '../chunks/index.js';
 import { BlobError } from './errors.js';
 import { sealPoolLimits } from './limits.js';
 import { siblingModule, startModuleWorker } from './module-worker.js';
@@ -39,7 +40,7 @@ import {
   type SealJobKind, type SealJobSlot,
 } from './seal-batch.js';
 
-export type { SealFormat };
+export type { Leased, SealFormat };
 
 interface Job {
   kind: SealJobKind;
@@ -50,16 +51,6 @@ interface Job {
   leased: boolean;
   resolve(result: { slot: Buffer; release: () => void }): void;
   reject(error: unknown): void;
-}
-
-/**
- * A result that is a view of a pooled batch buffer. Call release() once nothing reads the view
- * any more (after the write that used it completed, or after copying it): the buffer is then
- * overwritten by another batch. Not calling it is safe; the buffer is left to GC.
- */
-export interface Leased<T> {
-  value: T;
-  release(): void;
 }
 
 interface PoolWorker {

@@ -229,6 +229,24 @@ export function chunkStoreConformance(name: string, openFixture: () => Promise<C
       await expect(store.readCiphertext(id, -1, 4)).rejects.toBeInstanceOf(AssertionError);
     });
 
+    it('readCiphertextLeased reads what readCiphertext reads, fails the same ways, and releases once', async () => {
+      const { id, bytes } = sample('leased', 9000);
+      expect(isChunkStoreError(await store.readCiphertextLeased(id, 0, 10).catch((error: unknown) => error), 'ChunkMissing')).toBe(true);
+      await store.put(id, bytes);
+      for (const [offset, length] of [[0, bytes.length], [4096, 4112], [bytes.length - 1, 1], [17, 0]]) {
+        const leased = await store.readCiphertextLeased(id, offset, length);
+        expect(leased.value.equals(bytes.subarray(offset, offset + length)), `${offset}+${length}`).toBe(true);
+        leased.release();
+      }
+      expect(isChunkStoreError(await store.readCiphertextLeased(id, 990, bytes.length).catch((error: unknown) => error), 'ChunkCorrupt')).toBe(true);
+      await expect(store.readCiphertextLeased(id, -1, 4)).rejects.toBeInstanceOf(AssertionError);
+      // Reads in flight together never share a buffer, released or not.
+      const together = await Promise.all([0, 1, 2, 3].map(() => store.readCiphertextLeased(id, 0, bytes.length)));
+      for (const leased of together) expect(leased.value.equals(bytes)).toBe(true);
+      together.forEach((leased) => leased.release());
+      expect((await store.get(id)).equals(bytes)).toBe(true);
+    });
+
     it('returned buffers belong to the caller', async () => {
       const { id, bytes } = sample('own');
       await store.put(id, bytes);

@@ -65,6 +65,11 @@ export interface ChunkStore {
    * damaged. Returns a Buffer the caller owns.
    */
   readCiphertext(id: ChunkId, offset: number, length: number): Promise<Buffer>;
+  /**
+   * readCiphertext into a buffer the store reuses: release() it once nothing reads the bytes
+   * (copied, or handed to the seal pool and settled). Not releasing is safe: GC takes it.
+   */
+  readCiphertextLeased(id: ChunkId, offset: number, length: number): Promise<Leased<Buffer>>;
   /** Whether the chunk is durably present (it may be garbage awaiting gc). */
   has(id: ChunkId): Promise<boolean>;
   /**
@@ -85,6 +90,16 @@ export interface ChunkStore {
   stats(): Promise<ChunkStoreStats>;
   /** Waits for in-flight work, closes segment files. Does not close the shared MetaStore. */
   close(): Promise<void>;
+}
+
+/**
+ * A result that views a buffer its lender reuses: call release() once nothing reads the view any
+ * more (the write that used it completed, or it was copied); the lender then overwrites it. Not
+ * calling it is safe; the buffer is left to GC. Release once.
+ */
+export interface Leased<T> {
+  value: T;
+  release(): void;
 }
 
 /** readCiphertext's precondition, shared by every implementation so both fail the same way. */

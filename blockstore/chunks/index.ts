@@ -1,4 +1,4 @@
-export type { ChunkStore, ChunkStoreStats, GcResult, ScrubResult } from './chunk-store.js';
+export type { ChunkStore, ChunkStoreStats, GcResult, Leased, ScrubResult } from './chunk-store.js';
 export { assertChunkId, chunkIdOf, isChunkId, type ChunkId } from './chunk-id.js';
 export { ChunkStoreError, chunkStoreErrorCodes, isChunkStoreError, type ChunkStoreErrorCode } from './errors.js';
 export { defaultChunkStoreLimits, type ChunkStoreLimits } from './limits.js';

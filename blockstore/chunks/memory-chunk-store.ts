@@ -7,7 +7,7 @@ import type { SealedChunk } from '../../dedup/index.js';
 import { MemoryMetaStore } from '../meta/memory-meta-store.js';
 import { assertValidBatch, type MetaOp, type MetaStore } from '../meta/meta-store.js';
 import { assertChunkId, chunkIdOf, type ChunkId } from './chunk-id.js';
-import { assertChunkRange, type ChunkStore, type ChunkStoreStats, type GcResult, type ScrubResult } from './chunk-store.js';
+import { assertChunkRange, type ChunkStore, type ChunkStoreStats, type GcResult, type Leased, type ScrubResult } from './chunk-store.js';
 import { ChunkStoreError } from './errors.js';
 import { resolveLimits, type ChunkStoreLimits } from './limits.js';
 import { Mutex } from './mutex.js';
@@ -61,6 +61,10 @@ export class MemoryChunkStore implements ChunkStore {
       throw new ChunkStoreError('ChunkCorrupt', `range ${offset}+${length} lies outside chunk ${id} of ${chunk.bytes.length} bytes`);
     }
     return Buffer.from(chunk.bytes.subarray(offset, offset + length));
+  }
+
+  async readCiphertextLeased(id: ChunkId, offset: number, length: number): Promise<Leased<Buffer>> {
+    return { value: await this.readCiphertext(id, offset, length), release: () => {} };
   }
 
   async has(id: ChunkId): Promise<boolean> {

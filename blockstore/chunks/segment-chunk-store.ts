@@ -12,7 +12,8 @@ import { AssertionError, assert } from '../../dedup/errors.js';
 import type { SealedChunk } from '../../dedup/index.js';
 import { assertValidBatch, type MetaOp, type MetaStore } from '../meta/meta-store.js';
 import { assertChunkId, chunkIdOf, type ChunkId } from './chunk-id.js';
-import { assertChunkRange, type ChunkStore, type ChunkStoreStats, type GcResult, type ScrubResult } from './chunk-store.js';
+import { assertChunkRange, type ChunkStore, type ChunkStoreStats, type GcResult, type Leased, type ScrubResult } from './chunk-store.js';
+import { ReadBuffers } from './read-buffers.js';
 import { nodeDisk, type Disk } from './disk.js';
 import { ChunkStoreError, isChunkStoreError } from './errors.js';
 import { runGc, type GcHost } from './gc.js';
@@ -63,6 +64,7 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
   private readonly writer: SegmentWriter;
   private readonly lookups: IndexLookups;
   private readonly locations: LocationCache;
+  private readonly readBuffers: ReadBuffers;
   private readonly commitQueue: CommitRequest[] = [];
   private commitScheduled: Promise<void> | undefined;
   private gcRunning: Promise<GcResult> | undefined;
@@ -79,6 +81,7 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
   ) {
     this.lookups = new IndexLookups(meta, limits.indexLookupKeysMax);
     this.locations = new LocationCache(limits.locationCacheEntriesMax);
+    this.readBuffers = new ReadBuffers(limits.readBufferBytes, limits.readBuffersFreeMax);
     this.writer = new SegmentWriter(disk, directory, meta, limits, segments, active, (error) => this.fail(error));
   }
 
@@ -150,6 +153,19 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
     assertChunkId(id);
     assertChunkRange(offset, length);
     return this.readLocated(id, (entry) => this.readRange(id, entry, offset, length));
+  }
+
+  async readCiphertextLeased(id: ChunkId, offset: number, length: number): Promise<Leased<Buffer>> {
+    this.checkUsable();
+    assertChunkId(id);
+    assertChunkRange(offset, length);
+    const buffer = this.readBuffers.take(recordHeaderBytes + length);
+    try {
+      return { value: await this.readLocated(id, (entry) => this.readRange(id, entry, offset, length, buffer.value)), release: buffer.release };
+    } catch (error) {
+      buffer.release();
+      throw error;
+    }
   }
 
   /**
@@ -295,7 +311,7 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
    * contract). From offset 0 the header comes in the same pread and is checked; a range inside
    * the chunk is read alone, and the caller's AEAD tag is what catches a wrong location.
    */
-  private async readRange(id: ChunkId, entry: ChunkLocation, offset: number, length: number): Promise<Buffer | undefined> {
+  private async readRange(id: ChunkId, entry: ChunkLocation, offset: number, length: number, into?: Buffer): Promise<Buffer | undefined> {
     if (offset + length > entry.ciphertextBytes) {
       throw new ChunkStoreError('ChunkCorrupt', `range ${offset}+${length} lies outside chunk ${id} of ${entry.ciphertextBytes} bytes`);
     }
@@ -306,7 +322,7 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
     const bytes = withHeader ? recordHeaderBytes + length : length;
     let read: Buffer;
     try {
-      read = await segment.read(start, bytes);
+      read = await segment.read(start, bytes, into);
     } finally {
       await segment.release();
     }

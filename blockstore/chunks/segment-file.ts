@@ -41,10 +41,11 @@ export class SegmentFile {
     return new SegmentFile(segmentNumber, path, disk, handle, size);
   }
 
-  /** Reads up to `length` bytes at `position`; shorter only at end of file. */
-  async read(position: number, length: number): Promise<Buffer> {
+  /** Reads up to `length` bytes at `position` (into the start of `into`, if given); shorter only at end of file. */
+  async read(position: number, length: number, into?: Buffer): Promise<Buffer> {
     assert(!this.closed, `segment ${this.segmentNumber} read after close`);
-    const buffer = Buffer.allocUnsafe(length);
+    assert(into === undefined || into.length >= length, 'read target holds the read');
+    const buffer = into === undefined ? Buffer.allocUnsafe(length) : into.subarray(0, length);
     let filled = 0;
     while (filled < length) {
       const { bytesRead } = await this.handle.read(buffer, filled, length - filled, position + filled);

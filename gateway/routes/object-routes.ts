@@ -7,6 +7,7 @@ import { objectBody, readSmallBody } from '../body.js';
 import { checksumHeaderName } from '../body-digest.js';
 import { sendXml } from './bucket-routes.js';
 import { header, type S3Call } from './context.js';
+import { sendPieces } from './send-pieces.js';
 import { contentHeadersOf, evaluatePreconditions, parseRange, sendObjectHeaders, userMetadataOf } from './object-headers.js';
 import type { ObjectRecordV1 } from '../service/records.js';
 
@@ -49,13 +50,13 @@ export async function getObject(call: S3Call, withBody: boolean): Promise<void> 
   if (range === 'whole') {
     call.reply.header('content-length', String(record.size)).code(200);
     if (!withBody || record.size === 0) { call.reply.send(); return; }
-    call.reply.send(call.services.blobs.read(manifest));
+    await sendPieces(call.reply, call.services.blobs.readLeased(manifest));
     return;
   }
   call.reply.header('content-length', String(range.endInclusive - range.start + 1))
     .header('content-range', `bytes ${range.start}-${range.endInclusive}/${record.size}`).code(206);
   if (!withBody) { call.reply.send(); return; }
-  call.reply.send(call.services.blobs.read(manifest, range));
+  await sendPieces(call.reply, call.services.blobs.readLeased(manifest, range));
 }
 
 function partRange(record: ObjectRecordV1, raw: string): { start: number; endInclusive: number } | 'whole' {
