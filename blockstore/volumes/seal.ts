@@ -42,7 +42,7 @@ export async function openBlock(chunks: ChunkStore, mapped: MappedBlock): Promis
   const { seal } = mapped;
   const opened = seal === 'chunk'
     ? { value: await openChunkOffThread(await chunks.get(mapped.id), mapped.key), release: () => {} }
-    : await openLeasedOffThread(await chunks.readCiphertext(mapped.id, 0, pagedBlockCiphertextBytesOf(seal)), mapped.key, seal);
+    : await openLeasedRead(chunks, mapped);
   try {
     assert(opened.value.length === volumeBlockBytes, 'a volume block is 64 KiB');
     // allocUnsafe + copy: Buffer.from(view) zero-fills its new buffer first (6.7 % of the main
@@ -52,6 +52,17 @@ export async function openBlock(chunks: ChunkStore, mapped: MappedBlock): Promis
     return plain;
   } finally {
     opened.release(); // copied: the pool may reuse the batch buffer
+  }
+}
+
+/** A paged block opened in the pool from a reused read buffer, which goes back once the open settled (the pool copied it). */
+async function openLeasedRead(chunks: ChunkStore, mapped: MappedBlock): Promise<Leased<Buffer>> {
+  assert(mapped.seal !== 'chunk', 'whole-chunk blocks are read verified');
+  const ciphertext = await chunks.readCiphertextLeased(mapped.id, 0, pagedBlockCiphertextBytesOf(mapped.seal));
+  try {
+    return await openLeasedOffThread(ciphertext.value, mapped.key, mapped.seal);
+  } finally {
+    ciphertext.release();
   }
 }
 
