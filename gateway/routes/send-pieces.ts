@@ -30,12 +30,17 @@ export async function sendPieces(reply: FastifyReply, pieces: AsyncGenerator<Lea
       const { value, release } = piece.value;
       // The callback runs once the write finished or was given up (the response destroyed);
       // a write refused outright never calls it, which leaves the buffer to GC: the safe side.
-      if (!response.write(value, () => release()) && !closed) {
+      const flowing = response.write(value, () => release());
+      // The next piece is asked for before waiting on the socket, so it is ready when the socket is.
+      const next = pieces.next();
+      next.catch(() => {}); // awaited below; a failure while the socket drains is not unhandled
+      if (!flowing && !closed) {
         await new Promise<void>((resolve) => { wake = resolve; });
         wake = undefined;
       }
-      if (!closed) piece = await pieces.next();
+      piece = await next;
     }
+    if (piece.done !== true) piece.value.release(); // fetched after the client left: never written
     if (!closed) response.end();
   } catch {
     response.destroy();
