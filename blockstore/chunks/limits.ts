@@ -39,7 +39,7 @@ export interface ChunkStoreLimits {
   readConcurrencyMax: number;
   /** Size of each buffer readCiphertextLeased reuses (read-buffers.ts); a longer read allocates. */
   readBufferBytes: number;
-  /** Released read buffers kept for reuse; more are left to GC. */
+  /** Read buffers pooled at once, lent or free; reads past them allocate their own. */
   readBuffersFreeMax: number;
   /** Reference counts are stored in 48 bits. */
   refCountMax: number;

@@ -7,23 +7,34 @@ import type { Leased } from './chunk-store.js';
 
 export class ReadBuffers {
   private readonly free: Buffer[] = [];
+  /** Pooled buffers handed out and not yet released. */
+  private lent = 0;
 
-  /** `bufferBytes`: each buffer's size (larger reads get a fresh one); `freeMax`: how many are kept. */
-  constructor(readonly bufferBytes: number, private readonly freeMax: number) {
-    assert(Number.isSafeInteger(bufferBytes) && bufferBytes > 0 && Number.isSafeInteger(freeMax) && freeMax >= 0, 'read buffer bounds');
+  /** `bufferBytes`: each pooled buffer's size; `pooledMax`: how many exist at once, lent or free. */
+  constructor(readonly bufferBytes: number, private readonly pooledMax: number) {
+    assert(Number.isSafeInteger(bufferBytes) && bufferBytes > 0 && Number.isSafeInteger(pooledMax) && pooledMax >= 0, 'read buffer bounds');
   }
 
-  /** A buffer of at least `bytes`, and how to hand it back once nothing reads it. */
+  /**
+   * A buffer of at least `bytes`, and how to hand it back once nothing reads it. Past pooledMax
+   * reads in flight (a volume's 1 MiB reads at queue depth: hundreds of blocks at once) a read
+   * gets a fresh buffer of its own size, as without a pool: pooled-size ones there were mmapped
+   * and unmapped per read by malloc and cut sequential volume reads ~25 %.
+   */
   take(bytes: number): Leased<Buffer> {
-    if (bytes > this.bufferBytes) return { value: Buffer.allocUnsafe(bytes), release: () => {} };
+    if (bytes > this.bufferBytes || (this.free.length === 0 && this.lent >= this.pooledMax)) {
+      return { value: Buffer.allocUnsafe(bytes), release: () => {} };
+    }
     const buffer = this.free.pop() ?? Buffer.allocUnsafeSlow(this.bufferBytes);
+    this.lent++;
     let released = false;
     return {
       value: buffer,
       release: () => {
         assert(!released, 'a read buffer is released once');
         released = true;
-        if (this.free.length < this.freeMax) this.free.push(buffer);
+        this.lent--;
+        this.free.push(buffer);
       },
     };
   }
