@@ -20,6 +20,10 @@ export const gatewayLimits = {
   requestTimeoutMs: 60 * 60_000,          // a 5 GiB PUT on a slow link
   keepAliveTimeoutMs: 65_000,
   bucketRecordsCachedMax: 10_000,         // decoded bucket records kept by BucketService
+  // A full GC is asked for around the commit of an object this large and after each this many
+  // bytes of a GET: both leave promoted garbage that V8 kept in the old generation ~60 MiB past
+  // what it needed (service/objects.ts, routes/send-pieces.ts).
+  collectGarbageBytes: 1024 ** 3,
 } as const;
 
 /**

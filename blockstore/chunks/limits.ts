@@ -40,7 +40,7 @@ export interface ChunkStoreLimits {
   /** Size of each buffer readCiphertextLeased reuses (read-buffers.ts); a longer read allocates. */
   readBufferBytes: number;
   /** Read buffers pooled at once, lent or free; reads past them allocate their own. */
-  readBuffersFreeMax: number;
+  readBuffersPooledMax: number;
   /** Reference counts are stored in 48 bits. */
   refCountMax: number;
 }
@@ -68,7 +68,7 @@ export const defaultChunkStoreLimits: ChunkStoreLimits = Object.freeze({
   // A record header and a 256 KiB object chunk (dedup's largest) with its tag, or a volume block.
   readBufferBytes: 320 * 1024,
   // A few GETs' read-ahead (8 chunks each; blobs/limits.ts) at once: ~10 MiB at most, held.
-  readBuffersFreeMax: 32,
+  readBuffersPooledMax: 32,
   refCountMax: 2 ** 48 - 1,
 });
 
@@ -92,7 +92,7 @@ export function assertLimits(limits: ChunkStoreLimits): void {
   assert(limits.commitOpsMax * 2 <= metaLimits.batchOpsMax, 'a commit (count updates + metaOps) fits one MetaStore batch');
   assert(limits.indexLookupKeysMax <= metaLimits.batchOpsMax, 'one lookup call fits the MetaStore key bound');
   assert(limits.refCountMax <= 2 ** 48 - 1, 'reference counts fit 48 bits');
-  for (const name of ['groupCommitMax', 'commitGroupMax', 'gcSegmentsPerRunMax', 'readConcurrencyMax', 'readBufferBytes', 'readBuffersFreeMax', 'commitOpsMax', 'commitSliceIds', 'indexLookupKeysMax', 'locationCacheEntriesMax'] as const) {
+  for (const name of ['groupCommitMax', 'commitGroupMax', 'gcSegmentsPerRunMax', 'readConcurrencyMax', 'readBufferBytes', 'readBuffersPooledMax', 'commitOpsMax', 'commitSliceIds', 'indexLookupKeysMax', 'locationCacheEntriesMax'] as const) {
     assert(Number.isSafeInteger(limits[name]), `${name} is an integer`);
   }
 }

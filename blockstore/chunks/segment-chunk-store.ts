@@ -81,7 +81,7 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
   ) {
     this.lookups = new IndexLookups(meta, limits.indexLookupKeysMax);
     this.locations = new LocationCache(limits.locationCacheEntriesMax);
-    this.readBuffers = new ReadBuffers(limits.readBufferBytes, limits.readBuffersFreeMax);
+    this.readBuffers = new ReadBuffers(limits.readBufferBytes, limits.readBuffersPooledMax);
     this.writer = new SegmentWriter(disk, directory, meta, limits, segments, active, (error) => this.fail(error));
   }
 

@@ -15,6 +15,8 @@ export interface S3Services {
   blobs: BlobStore;
   meta: MetaStore;
   region: string;
+  /** A full GC, where the runtime offers one (the launcher's --expose-gc); see gatewayLimits.collectGarbageBytes. */
+  collectGarbage?: () => void;
 }
 
 export interface S3Address {

@@ -50,13 +50,13 @@ export async function getObject(call: S3Call, withBody: boolean): Promise<void> 
   if (range === 'whole') {
     call.reply.header('content-length', String(record.size)).code(200);
     if (!withBody || record.size === 0) { call.reply.send(); return; }
-    await sendPieces(call.reply, call.services.blobs.readLeased(manifest));
+    await sendPieces(call.reply, call.services.blobs.readLeased(manifest), call.services.collectGarbage);
     return;
   }
   call.reply.header('content-length', String(range.endInclusive - range.start + 1))
     .header('content-range', `bytes ${range.start}-${range.endInclusive}/${record.size}`).code(206);
   if (!withBody) { call.reply.send(); return; }
-  await sendPieces(call.reply, call.services.blobs.readLeased(manifest, range));
+  await sendPieces(call.reply, call.services.blobs.readLeased(manifest, range), call.services.collectGarbage);
 }
 
 function partRange(record: ObjectRecordV1, raw: string): { start: number; endInclusive: number } | 'whole' {

@@ -5,14 +5,18 @@
 import type { FastifyReply } from 'fastify';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Leased } from '../../blockstore/blobs/index.js';
+import { gatewayLimits } from '../limits.js';
 
 /**
  * Sends the reply's status and headers, then `pieces`. The first piece is awaited before anything
  * is written, so a chunk that fails there still becomes an S3 error reply (this rejects). A
  * failure later cuts the connection, as a streamed reply must: the client sees a short body,
  * never wrong bytes. A client that hangs up stops the reading; what was fetched ahead is released.
+ * `collectGarbage` runs after each gatewayLimits.collectGarbageBytes sent: with its buffers
+ * reused, a GET no longer forces full GCs through external memory, and V8 let the garbage it
+ * promotes grow the old generation ~1 MiB/s of streaming (a 5 GiB GET: +40–60 MiB of RSS).
  */
-export async function sendPieces(reply: FastifyReply, pieces: AsyncGenerator<Leased<Buffer>>): Promise<void> {
+export async function sendPieces(reply: FastifyReply, pieces: AsyncGenerator<Leased<Buffer>>, collectGarbage?: () => void): Promise<void> {
   const first = await pieces.next();
   if (first.done === true) { reply.send(); return; }
   reply.hijack();
@@ -26,8 +30,14 @@ export async function sendPieces(reply: FastifyReply, pieces: AsyncGenerator<Lea
   try {
     response.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
     let piece: IteratorResult<Leased<Buffer>> = first;
+    let sentSinceCollect = 0;
     while (piece.done !== true && !closed) {
       const { value, release } = piece.value;
+      sentSinceCollect += value.length;
+      if (sentSinceCollect >= gatewayLimits.collectGarbageBytes) {
+        sentSinceCollect = 0;
+        collectGarbage?.();
+      }
       // The callback runs once the write finished or was given up (the response destroyed);
       // a write refused outright never calls it, which leaves the buffer to GC: the safe side.
       const flowing = response.write(value, () => release());
