@@ -13,7 +13,7 @@ import {
   type ChunkId, ManifestEntries, type ManifestV1, type ChunkerParams, type SealedChunk,
 } from '../../dedup/index.js';
 import { assert, CairnError } from '../../dedup/errors.js';
-import type { ChunkStore } from '../chunks/index.js';
+import { withCiphertext, type ChunkStore } from '../chunks/index.js';
 import { blobLimits } from './limits.js';
 import { openChunkOffThread, openLeasedOffThread, sealLeasedOffThread, type Leased } from './seal-pool.js';
 
@@ -125,15 +125,7 @@ export class BlobStore {
     // the largest main-thread cost of a GET (LIMITS.md: verify+decrypt ~940 vs decrypt ~2,200 MB/s).
     const fetch = (index: number): Promise<Leased<Buffer>> => {
       const entry = manifest.entries.at(index);
-      // The read buffer goes back once the open settled: the pool copied it at dispatch.
-      const opened = this.chunks.readCiphertextLeased(entry.id, 0, entry.length + dedupLimits.aeadTagBytes)
-        .then(async (ciphertext) => {
-          try {
-            return await openOnPool(ciphertext.value, entry.key, leased);
-          } finally {
-            ciphertext.release();
-          }
-        });
+      const opened = withCiphertext(this.chunks, entry.id, 0, entry.length + dedupLimits.aeadTagBytes, (ciphertext) => openOnPool(ciphertext, entry.key, leased));
       // Fetches still in flight when an earlier one fails (or the reader stops) are never awaited:
       // their rejection must not surface as an unhandled rejection, which would end the process.
       opened.catch(() => {});

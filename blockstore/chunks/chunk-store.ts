@@ -102,6 +102,19 @@ export interface Leased<T> {
   release(): void;
 }
 
+/**
+ * readCiphertextLeased's bytes handed to `use` (an open on the seal pool, which copies them at
+ * dispatch), the read buffer released once `use` settled, either way.
+ */
+export async function withCiphertext<T>(chunks: ChunkStore, id: ChunkId, offset: number, length: number, use: (ciphertext: Buffer) => Promise<T> | T): Promise<T> {
+  const ciphertext = await chunks.readCiphertextLeased(id, offset, length);
+  try {
+    return await use(ciphertext.value);
+  } finally {
+    ciphertext.release();
+  }
+}
+
 /** readCiphertext's precondition, shared by every implementation so both fail the same way. */
 export function assertChunkRange(offset: number, length: number): void {
   assert(Number.isSafeInteger(offset) && offset >= 0 && Number.isSafeInteger(length) && length >= 0, `bad chunk range ${offset}+${length}`);

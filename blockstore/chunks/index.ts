@@ -1,4 +1,5 @@
 export type { ChunkStore, ChunkStoreStats, GcResult, Leased, ScrubResult } from './chunk-store.js';
+export { withCiphertext } from './chunk-store.js';
 export { assertChunkId, chunkIdOf, isChunkId, type ChunkId } from './chunk-id.js';
 export { ChunkStoreError, chunkStoreErrorCodes, isChunkStoreError, type ChunkStoreErrorCode } from './errors.js';
 export { defaultChunkStoreLimits, type ChunkStoreLimits } from './limits.js';

@@ -9,7 +9,7 @@
 // Blocks of earlier builds keep their format and read as they always did: `pages4k` (4 KiB pages)
 // alike, `chunk` (whole-chunk sealed) read whole, verified by the store's sha256, opened in the pool.
 import { assert, openPagedBlockRange, pagedBlockCiphertextBytesOf, pagedFormatWritten, type SealedChunk } from '../../dedup/index.js';
-import { openChunkOffThread, openLeasedOffThread, sealLeasedOffThread, type ChunkStore, type Leased } from './deps.js';
+import { openChunkOffThread, openLeasedOffThread, sealLeasedOffThread, withCiphertext, type ChunkStore, type Leased } from './deps.js';
 import type { MappedBlock } from './block-map.js';
 import { volumeBlockBytes } from './limits.js';
 
@@ -42,7 +42,7 @@ export async function openBlock(chunks: ChunkStore, mapped: MappedBlock): Promis
   const { seal } = mapped;
   const opened = seal === 'chunk'
     ? { value: await openChunkOffThread(await chunks.get(mapped.id), mapped.key), release: () => {} }
-    : await openLeasedRead(chunks, mapped);
+    : await withCiphertext(chunks, mapped.id, 0, pagedBlockCiphertextBytesOf(seal), (ciphertext) => openLeasedOffThread(ciphertext, mapped.key, seal));
   try {
     assert(opened.value.length === volumeBlockBytes, 'a volume block is 64 KiB');
     // allocUnsafe + copy: Buffer.from(view) zero-fills its new buffer first (6.7 % of the main
@@ -52,17 +52,6 @@ export async function openBlock(chunks: ChunkStore, mapped: MappedBlock): Promis
     return plain;
   } finally {
     opened.release(); // copied: the pool may reuse the batch buffer
-  }
-}
-
-/** A paged block opened in the pool from a reused read buffer, which goes back once the open settled (the pool copied it). */
-async function openLeasedRead(chunks: ChunkStore, mapped: MappedBlock): Promise<Leased<Buffer>> {
-  assert(mapped.seal !== 'chunk', 'whole-chunk blocks are read verified');
-  const ciphertext = await chunks.readCiphertextLeased(mapped.id, 0, pagedBlockCiphertextBytesOf(mapped.seal));
-  try {
-    return await openLeasedOffThread(ciphertext.value, mapped.key, mapped.seal);
-  } finally {
-    ciphertext.release();
   }
 }
 
