@@ -14,6 +14,7 @@ describe.runIf(process.platform === 'linux')('the cairn launcher', () => {
     const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
     expect(argv[0]).toBe(process.execPath);
     expect(argv).toContain('--max-semi-space-size=8');
+    expect(argv).toContain('--initial-old-space-size=64'); // fewer full GCs per GiB streamed
     expect(argv).toContain('--expose-gc'); // the gateway's full-GC hint after multi-GiB transfers
     expect(argv.some((arg) => arg.endsWith('tools/cli.js') || arg.endsWith('tools/cli.ts'))).toBe(true);
     const environment = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
