@@ -10,7 +10,7 @@ import type { Disk } from './disk.js';
 import type { ChunkStoreLimits } from './limits.js';
 import { SegmentFile } from './segment-file.js';
 import {
-  chunkKeyOf, decodeRecordHeaderV1, decodeSegmentHeaderV1, decodeTailMarkerV1, encodeChunkEntryV1, encodeTailMarkerV1,
+  chunkKeyOf, decodeRecordHeader, decodeSegmentHeaderV1, decodeTailMarkerV1, encodeChunkEntryV1, encodeTailMarkerV1,
   recordBytesOf, recordChecksumValid, recordHeaderBytes, segmentHeaderBytes, segmentNumberOfFileName, tailMarkerKey,
   type ChunkEntryV1, type TailMarkerV1,
 } from './segment-format.js';
@@ -84,7 +84,7 @@ async function scanSegmentTail(segment: SegmentFile, start: number, limits: Chun
   let offset = start;
   const recordsMax = Math.ceil(limits.segmentBytesMax / recordHeaderBytes); // loop bound
   for (let records = 0; offset < segment.size && records < recordsMax; records++) {
-    const header = decodeRecordHeaderV1(await segment.read(offset, recordHeaderBytes));
+    const header = decodeRecordHeader(await segment.read(offset, recordHeaderBytes));
     if (header === undefined || header.ciphertextBytes > limits.chunkCiphertextBytesMax) break;
     const recordBytes = recordBytesOf(header.ciphertextBytes);
     if (offset + recordBytes > segment.size) break;

@@ -9,7 +9,8 @@ import { chunkIdOf, type ChunkId } from './chunk-id.js';
 import { chunkBytes, chunkStoreConformance } from './chunk-store-conformance.js';
 import { isChunkStoreError } from './errors.js';
 import type { SegmentChunkStore } from './segment-chunk-store.js';
-import { encodeRecordFramingV1, segmentFileNameOf } from './segment-format.js';
+import { encodeRecordFraming, segmentFileNameOf } from './segment-format.js';
+import { versionOneRecord } from './segment-format.test-support.js';
 import { openTempStore, type TempStore } from './temp-store.js';
 
 const tinySegments = { segmentBytesMax: 64 * 1024 + 1024, chunkBytesMax: 60 * 1024, chunkCiphertextBytesMax: 60 * 1024 + 16 };
@@ -119,7 +120,7 @@ describe('SegmentChunkStore on disk', () => {
     const sizeBefore = (await stat(path)).size;
     await store.close();
     const torn = sample('torn-record', 5000);
-    const { header } = encodeRecordFramingV1(torn.id, torn.bytes);
+    const { header } = encodeRecordFraming(torn.id, torn.bytes);
     await appendFile(path, Buffer.concat([header, torn.bytes.subarray(0, 1234)]));
     store = await temp.reopen();
     expect(store.recovery.bytesTruncated).toBe(44 + 1234);
@@ -136,7 +137,7 @@ describe('SegmentChunkStore on disk', () => {
     const path = await activeSegmentPath(temp, store);
     await store.close();
     const orphan = sample('orphan', 7000);
-    const { header, trailer } = encodeRecordFramingV1(orphan.id, orphan.bytes);
+    const { header, trailer } = encodeRecordFraming(orphan.id, orphan.bytes);
     await appendFile(path, Buffer.concat([header, orphan.bytes, trailer]));
     store = await temp.reopen();
     expect(store.recovery.chunksRecovered).toBe(1);
@@ -144,6 +145,27 @@ describe('SegmentChunkStore on disk', () => {
     expect(await store.refCount(orphan.id)).toBe(0);
     expect((await store.gc()).chunksFreed).toBe(2); // the orphan, and `indexed`: never committed, unpinned by reopen
     expect(await store.has(indexed.id)).toBe(false);
+  });
+
+  it('reopen indexes a version-1 record (an older build wrote it) and cuts a whole-length record whose ciphertext fails its id', async () => {
+    temp = await openTempStore();
+    store = temp.store;
+    const indexed = sample('indexed-v2');
+    await store.put(indexed.id, indexed.bytes);
+    const path = await activeSegmentPath(temp, store);
+    await store.close();
+    const old = sample('written-as-v1', 6000);
+    const damaged = sample('damaged-v2', 6000);
+    const framing = encodeRecordFraming(damaged.id, damaged.bytes);
+    const garbled = Buffer.from(damaged.bytes);
+    garbled[3000] ^= 0xff; // a torn or rotted body under an intact header: only the sha256 sees it
+    await appendFile(path, Buffer.concat([versionOneRecord(old.bytes), framing.header, garbled, framing.trailer]));
+    store = await temp.reopen();
+    expect(store.recovery.chunksRecovered).toBe(1);
+    expect(store.recovery.bytesTruncated).toBe(44 + 6000 + 4);
+    expect((await store.get(old.id)).equals(old.bytes)).toBe(true);
+    expect(await store.has(damaged.id)).toBe(false);
+    expect((await store.get(indexed.id)).equals(indexed.bytes)).toBe(true);
   });
 
   it('a segment file created but never given a header is removed on reopen', async () => {

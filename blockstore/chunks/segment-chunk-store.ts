@@ -23,7 +23,7 @@ import { Pins } from './pins.js';
 import { recoverSegments } from './recovery.js';
 import type { SegmentFile } from './segment-file.js';
 import {
-  chunkKeyEnd, chunkKeyOf, chunkKeyPrefix, decodeChunkEntryV1, decodeRecordHeaderV1, encodeChunkEntryV1,
+  chunkKeyEnd, chunkKeyOf, chunkKeyPrefix, decodeChunkEntryV1, decodeRecordHeader, encodeChunkEntryV1,
   recordBytesOf, recordHeaderBytes, type ChunkEntryV1,
 } from './segment-format.js';
 import { IndexLookups } from './index-lookups.js';
@@ -330,7 +330,7 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
       throw new ChunkStoreError('ChunkMissing', `chunk ${id} lies past the end of segment ${entry.segmentNumber}`);
     }
     if (!withHeader) return read;
-    const header = decodeRecordHeaderV1(read);
+    const header = decodeRecordHeader(read);
     if (header === undefined || header.id !== id || header.ciphertextBytes !== entry.ciphertextBytes) {
       throw new ChunkStoreError('ChunkCorrupt', `record header of chunk ${id} in segment ${entry.segmentNumber} is damaged`);
     }
@@ -354,7 +354,7 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
     if (record.length < recordBytes) {
       throw new ChunkStoreError('ChunkMissing', `chunk ${id} lies past the end of segment ${entry.segmentNumber}`);
     }
-    const header = decodeRecordHeaderV1(record);
+    const header = decodeRecordHeader(record);
     if (header === undefined || header.id !== id || header.ciphertextBytes !== entry.ciphertextBytes) {
       throw new ChunkStoreError('ChunkCorrupt', `record header of chunk ${id} in segment ${entry.segmentNumber} is damaged`);
     }

@@ -1,14 +1,15 @@
 // Persisted formats of the chunk store (STYLE.md §5): the segment file header, the record header,
-// and the two index values kept in the MetaStore. Each has a V1 type and an encode/decode pair;
-// decoders return undefined for bytes that are not a valid V1 value, never throw.
+// and the two index values kept in the MetaStore. Each has a versioned type and an encode/decode pair;
+// decoders return undefined for bytes that are no valid value of a version they read, never throw.
 //
 // Segment file:  SegmentHeaderV1 (16 B) then records, append-only.
-// Record:        RecordHeaderV1 (44 B) ‖ ciphertext ‖ crc32 (4 B, LE) of header ‖ ciphertext.
-// Why crc32 and not sha256 for the record checksum: the ciphertext is already covered by its id
-// (sha256, verified on every read), so the record checksum only has to catch torn writes at the
-// tail and damage to the header fields (length, id) that the id hash does not cover. crc32 from
-// node:zlib runs at several GB/s versus ~1.7 GB/s for sha256 (LIMITS.md), and recovery checks
-// both anyway before re-indexing a record.
+// Record:        RecordHeader (44 B) ‖ ciphertext ‖ crc32 (4 B, LE).
+//   version 2 (written now): the crc32 covers the header alone; version 1 (still read): header ‖
+//   ciphertext. The ciphertext is covered by its id (sha256), which every path that trusts stored
+//   bytes checks (recovery, scrub, GC's copy) or replaces by the AEAD tag (GET, volume reads), so
+//   the record checksum only has to catch damage to the header fields (magic, length, id) and a
+//   torn header at the tail; recovery checks the id before it re-indexes a record either way.
+//   A crc32 over the ciphertext as well was ~3 % of a PUT's CPU (node:zlib runs ~1.7 GB/s here).
 import { crc32 } from 'node:zlib';
 import { chunkIdBytes, type ChunkId } from './chunk-id.js';
 
@@ -43,8 +44,12 @@ export function decodeSegmentHeaderV1(buffer: Buffer): SegmentHeaderV1 | undefin
   return { version: 1, segmentNumber: buffer.readUInt32LE(12) };
 }
 
-export interface RecordHeaderV1 {
-  version: 1;
+/** Record versions: 2 is written; 1 (checksum over header and ciphertext) is still read. */
+export type RecordVersion = 1 | 2;
+const recordVersionWritten: RecordVersion = 2;
+
+export interface RecordHeader {
+  version: RecordVersion;
   ciphertextBytes: number;
   id: ChunkId;
 }
@@ -52,39 +57,42 @@ export interface RecordHeaderV1 {
 export const recordFramingBytes = recordHeaderBytes + recordTrailerBytes;
 
 /** Header and trailer of one record; the ciphertext goes between them without being copied. */
-export function encodeRecordFramingV1(id: ChunkId, ciphertext: Uint8Array): { header: Buffer; trailer: Buffer } {
-  return encodeRecordFramingV1Into(id, ciphertext, Buffer.allocUnsafe(recordFramingBytes), 0);
+export function encodeRecordFraming(id: ChunkId, ciphertext: Uint8Array): { header: Buffer; trailer: Buffer } {
+  return encodeRecordFramingInto(id, ciphertext.length, Buffer.allocUnsafe(recordFramingBytes), 0);
 }
 
 /**
- * encodeRecordFramingV1 into framing[at, at + recordFramingBytes), header then trailer: the
+ * encodeRecordFraming into framing[at, at + recordFramingBytes), header then trailer: the
  * writer encodes a whole group into one buffer (two small allocations per chunk fewer).
  */
-export function encodeRecordFramingV1Into(id: ChunkId, ciphertext: Uint8Array, framing: Buffer, at: number): { header: Buffer; trailer: Buffer } {
+export function encodeRecordFramingInto(id: ChunkId, ciphertextBytes: number, framing: Buffer, at: number): { header: Buffer; trailer: Buffer } {
   const header = framing.subarray(at, at + recordHeaderBytes);
   const trailer = framing.subarray(at + recordHeaderBytes, at + recordFramingBytes);
   header.writeUInt32LE(recordMagic, 0);
-  header.writeUInt32LE(1, 4); // version 1 in byte 4; bytes 5..7 reserved, zero
-  header.writeUInt32LE(ciphertext.length, 8);
+  header.writeUInt32LE(recordVersionWritten, 4); // the version in byte 4; bytes 5..7 reserved, zero
+  header.writeUInt32LE(ciphertextBytes, 8);
   header.write(id, 12, chunkIdBytes, 'hex');
-  trailer.writeUInt32LE(crc32(ciphertext, crc32(header)) >>> 0, 0);
+  trailer.writeUInt32LE(crc32(header) >>> 0, 0);
   return { header, trailer };
 }
 
-export function decodeRecordHeaderV1(buffer: Buffer, offset = 0): RecordHeaderV1 | undefined {
+export function decodeRecordHeader(buffer: Buffer, offset = 0): RecordHeader | undefined {
   if (buffer.length - offset < recordHeaderBytes) return undefined;
-  if (buffer.readUInt32LE(offset) !== recordMagic || buffer.readUInt8(offset + 4) !== 1) return undefined;
+  const version = buffer.readUInt8(offset + 4);
+  if (buffer.readUInt32LE(offset) !== recordMagic || (version !== 1 && version !== 2)) return undefined;
   if (buffer.readUInt8(offset + 5) !== 0 || buffer.readUInt16LE(offset + 6) !== 0) return undefined;
   const ciphertextBytes = buffer.readUInt32LE(offset + 8);
   const id = buffer.toString('hex', offset + 12, offset + 12 + chunkIdBytes) as ChunkId;
-  return { version: 1, ciphertextBytes, id };
+  return { version, ciphertextBytes, id };
 }
 
-/** Whether a whole record's trailer matches its header and ciphertext. */
+/** Whether a whole record's trailer matches what its version's checksum covers. */
 export function recordChecksumValid(record: Buffer): boolean {
   const bodyBytes = record.length - recordTrailerBytes;
-  if (bodyBytes < recordHeaderBytes) return false;
-  return (crc32(record.subarray(0, bodyBytes)) >>> 0) === record.readUInt32LE(bodyBytes);
+  const header = decodeRecordHeader(record);
+  if (bodyBytes < recordHeaderBytes || header === undefined) return false;
+  const covered = header.version === 1 ? record.subarray(0, bodyBytes) : record.subarray(0, recordHeaderBytes);
+  return (crc32(covered) >>> 0) === record.readUInt32LE(bodyBytes);
 }
 
 /** Value of index key 'c/<id>': where the chunk lives and how many references it has. */

@@ -12,7 +12,7 @@ import { ChunkStoreError } from './errors.js';
 import type { ChunkStoreLimits } from './limits.js';
 import { SegmentFile } from './segment-file.js';
 import {
-  chunkKeyOf, encodeChunkEntryV1, encodeRecordFramingV1Into, encodeTailMarkerV1, recordBytesOf, recordFramingBytes, tailMarkerKey,
+  chunkKeyOf, encodeChunkEntryV1, encodeRecordFramingInto, encodeTailMarkerV1, recordBytesOf, recordFramingBytes, tailMarkerKey,
 } from './segment-format.js';
 
 export interface Placement { segmentNumber: number; offset: number }
@@ -184,7 +184,7 @@ export class SegmentWriter {
         run = [];
         runStart = this.active.size;
       }
-      const { header, trailer } = encodeRecordFramingV1Into(request.id, request.ciphertext, framing, framingAt);
+      const { header, trailer } = encodeRecordFramingInto(request.id, request.ciphertext.length, framing, framingAt);
       framingAt += recordFramingBytes;
       run.push(header, request.ciphertext, trailer);
       placements.push({ segmentNumber: this.active.segmentNumber, offset: this.active.size });
