@@ -3,7 +3,8 @@
 //   and both vs the same SDK client talking to a null server (the client's own ceiling);
 // - the same GET through curl (a presigned URL) piped into md5sum vs `cat FILE | md5sum`: the
 //   same consumer on both sides, and a client light enough that the row measures the server
-//   (one SDK stream costs its client more CPU than the server spends, on 2 cores);
+//   (one SDK stream costs its client more CPU than the server spends, on 2 cores); likewise a
+//   PUT through `curl -T` vs writing the same bytes to a file with fsync;
 // - 4 KiB PUT and GET at 32 concurrent clients (ops/s, p99) vs one 4 KiB append+fdatasync per op;
 //   the clients run in smallOpsProcesses child processes (this file, started with
 //   --s3-small-ops-client): one process's SDK saturated its core while the server idled, so the
@@ -108,6 +109,33 @@ async function timedGet(s3: S3Client, key: string, bytes: number): Promise<numbe
   const hash = createHash('md5');
   for await (const piece of got.Body as AsyncIterable<Uint8Array>) hash.update(piece);
   return bytes / mib / ((performance.now() - started) / 1000);
+}
+
+/**
+ * One stream's PUT through curl (a presigned URL, `curl -T FILE`), `runs` times, each of new
+ * unique bytes (a repeat would be deduplicated) that are first written to a plain file with fsync:
+ * that write is the run's reference, and the file is what curl uploads (from the page cache).
+ * curl costs next to no CPU, so on 2 cores the row measures the server, as the curl GET row does
+ * (the SDK's PUT spends ~3 CPU-s per GiB of its own on the CRC32 trailer and aws-chunked framing).
+ * Each object's ETag must be the file's MD5. Medians of both.
+ */
+async function curlPuts(cairn: CairnProcess, scratch: string, bytes: number, runs: number): Promise<{ put: number; fileWrite: number }> {
+  const puts: number[] = [];
+  const writes: number[] = [];
+  const path = join(scratch, 'curl-source');
+  for (let run = 0; run < runs; run++) {
+    writes.push(await plainFileWrite(path, bytes, randomBytes(64 * mib)));
+    const key = `curl-${run}`;
+    const piped = await runChild('curl', ['-sSf', '-o', '/dev/null', '-T', path, await getSignedUrl(cairn, 'PUT', 'bench', key, 900)], 300_000);
+    puts.push(bytes / mib / piped.seconds);
+    const md5 = createHash('md5');
+    for await (const piece of createReadStream(path, { highWaterMark: mib })) md5.update(piece as Buffer);
+    const head = await runChild('curl', ['-sSf', '-I', await getSignedUrl(cairn, 'HEAD', 'bench', key, 900)]);
+    const etag = /^etag:\s*"([0-9a-f]+)"/im.exec(head.stdout)?.[1];
+    if (etag !== md5.digest('hex')) throw new Error(`PUT through curl stored other bytes: ETag ${etag}`);
+  }
+  await rm(path);
+  return { put: percentile(puts, 0.5), fileWrite: percentile(writes, 0.5) };
 }
 
 /**
@@ -243,8 +271,10 @@ export async function run(): Promise<BenchRow[]> {
     if (catPipe.md5s.size !== 1 || curlPipe.md5s.size !== 1 || [...curlPipe.md5s][0] !== [...catPipe.md5s][0]) {
       throw new Error(`GET through curl returned other bytes: md5s ${[...curlPipe.md5s].join(', ')}, file ${[...catPipe.md5s].join(', ')}`);
     }
+    const curlPut = await curlPuts(cairn, scratch, streamBytes, 3);
     const nullServer = await nullServerStreams(streamBytes, pool);
     rows.push({ name: 'S3 PUT 1 GiB unique data, one stream', figure: put, unit: 'MB/s', referenceName: 'plain file write+fsync', referenceFigure: fileWrite, higherIsBetter: true, note: 'aim ≥ 0.4' });
+    rows.push({ name: 'S3 PUT 1 GiB unique data, curl -T (presigned)', figure: curlPut.put, unit: 'MB/s', referenceName: 'the same bytes: plain file write+fsync', referenceFigure: curlPut.fileWrite, higherIsBetter: true, note: 'aim ≥ 0.4; medians of 3 alternating runs, each ETag the MD5' });
     rows.push({ name: 'S3 GET 1 GiB, one stream', figure: get, unit: 'MB/s', referenceName: 'plain file read', referenceFigure: fileRead, higherIsBetter: true, note: 'aim ≥ 0.6' });
     rows.push({ name: 'S3 GET 1 GiB, curl (presigned) | md5sum', figure: curlPipe.mbps, unit: 'MB/s', referenceName: 'cat plain file | md5sum', referenceFigure: catPipe.mbps, higherIsBetter: true, note: 'aim ≥ 0.6; median of 3 alternating runs, every md5 equal' });
     for (const [name, figure, ceiling] of [['PUT 1 GiB unique data', put, nullServer.put], ['GET 1 GiB', get, nullServer.get]] as const) {
