@@ -100,3 +100,22 @@ export function assertLimits(limits: ChunkStoreLimits): void {
 }
 
 assertLimits(defaultChunkStoreLimits);
+
+/**
+ * Small positional reads on the calling thread (disk.ts, SyncReadGate). Through libuv's pool a
+ * 4 KiB read cost the main thread ~5–15 µs plus two futex wake-ups (12 % of its samples under
+ * volume random reads, in a VM where each wake-up is an inter-processor interrupt); a pread
+ * from the page cache costs ~2–20 µs (volume 4 KiB random reads, main-thread bound: ~12k ->
+ * ~14–15k IOPS). A read that went to the disk (~0.1 ms here, more elsewhere) blocked the event
+ * loop meanwhile: past syncReadSuspectMs the gate checks the block-input count, past
+ * syncReadSlowMs it needs no check, and either sends reads to the pool for syncReadBackoffMs,
+ * so a cold cache blocks the loop about once per backoff.
+ */
+export const diskReadLimits = Object.freeze({
+  syncReadBytesMax: 128 * 1024,
+  syncReadSuspectMs: 0.05,
+  syncReadSlowMs: 2,
+  syncReadBackoffMs: 1000,
+});
+
+assert(diskReadLimits.syncReadBytesMax <= 1024 * 1024 && diskReadLimits.syncReadSuspectMs < diskReadLimits.syncReadSlowMs && diskReadLimits.syncReadBackoffMs >= 100, 'sync reads stay small, and a slow one backs off for a while');
