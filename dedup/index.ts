@@ -13,6 +13,7 @@ export {
 } from './convergent.js';
 export {
   openPagedBlock, openPagedBlockPages, openPagedBlockRange, pagedBlockKeyOf, pagedBytesTouched, sealPagedBlock, sealPagedBlockInto,
+  type ChunkSliceReader,
 } from './paged-seal.js';
 export { type PagedFormat, pagedFormatWritten, pagedBlockCiphertextBytesOf } from './limits.js';
 export {

@@ -166,17 +166,23 @@ export function openPagedBlock(ciphertext: Uint8Array, key: Uint8Array, format: 
 }
 
 /**
- * The plaintext bytes [from, to) of a paged block, opened from the ciphertext of just the pages
- * they touch: `read(offset, length)` fetches that slice of the chunk. Returns exactly to - from
- * bytes (a view when the range is not whole pages).
+ * Reads `length` bytes of a chunk at `offset` and hands them to `open`, resolving with its result;
+ * the bytes need only live until `open` returns (a reader may lend a reused buffer).
  */
-export async function openPagedBlockRange(read: (offset: number, length: number) => Promise<Uint8Array>, key: Uint8Array,
+export type ChunkSliceReader = <T>(offset: number, length: number, open: (ciphertext: Uint8Array) => T) => Promise<T>;
+
+/**
+ * The plaintext bytes [from, to) of a paged block, opened from the ciphertext of just the pages
+ * they touch, which `read` fetches as one slice of the chunk. Returns exactly to - from bytes (a
+ * view when the range is not whole pages), never a view of the ciphertext.
+ */
+export async function openPagedBlockRange(read: ChunkSliceReader, key: Uint8Array,
   from: number, to: number, format: PagedFormat): Promise<Buffer> {
   const { pageBytes, pageCiphertextBytes } = layouts[format];
   assert(Number.isSafeInteger(from) && Number.isSafeInteger(to) && 0 <= from && from < to && to <= volumeBlockBytes, 'a range inside one block');
   const firstPage = Math.floor(from / pageBytes);
   const pages = Math.ceil(to / pageBytes) - firstPage;
-  const plain = openPagedBlockPages(await read(firstPage * pageCiphertextBytes, pages * pageCiphertextBytes), key, firstPage, format);
+  const plain = await read(firstPage * pageCiphertextBytes, pages * pageCiphertextBytes, (ciphertext) => openPagedBlockPages(ciphertext, key, firstPage, format));
   const skip = firstPage * pageBytes;
   return from === skip && to - skip === plain.length ? plain : plain.subarray(from - skip, to - skip);
 }

@@ -60,7 +60,9 @@ export async function openBlock(chunks: ChunkStore, mapped: MappedBlock): Promis
 export async function openBlockRange(chunks: ChunkStore, mapped: MappedBlock, from: number, to: number): Promise<Buffer> {
   const { seal } = mapped;
   assert(seal !== 'chunk', 'only paged blocks open page by page');
-  const plain = await openPagedBlockRange((offset, length) => chunks.readCiphertext(mapped.id, offset, length), mapped.key, from, to, seal);
+  // The pages are read into a lent buffer (no allocation per small read) and opened before it
+  // goes back: the plaintext is GCM's own output, never a view of the ciphertext.
+  const plain = await openPagedBlockRange((offset, length, open) => withCiphertext(chunks, mapped.id, offset, length, open), mapped.key, from, to, seal);
   assert(plain.length === to - from, 'a range opens to exactly its bytes');
   return plain;
 }
