@@ -34,6 +34,8 @@ interface Running {
 
 export class Transmission {
   private readonly running = new Set<Running>();
+  /** Entries of `running` that write: while none do, a read waits for nothing (no scan). */
+  private runningWrites = 0;
   private inflightBytes = 0;
   private capacityWaiter: (() => void) | undefined;
   private fatal: Error | undefined;
@@ -88,9 +90,11 @@ export class Transmission {
     const range = request.kind === 'flush' ? undefined : { offset: request.offset, end: request.offset + request.length };
     const writes = request.kind === 'write' || request.kind === 'trim' || request.kind === 'writeZeroes';
     const bytes = request.kind === 'read' || request.kind === 'write' ? request.length : 0;
-    const before = range ? [...this.running].filter((other) => (writes || other.writes) && other.offset < range.end && range.offset < other.end) : [];
+    const mayWait = range !== undefined && (writes || this.runningWrites > 0);
+    const before = mayWait ? [...this.running].filter((other) => (writes || other.writes) && other.offset < range.end && range.offset < other.end) : [];
     const entry: Running = { offset: range?.offset ?? 0, end: range?.end ?? 0, writes, settled: Promise.resolve() };
     this.inflightBytes += bytes;
+    if (writes) this.runningWrites++;
     entry.settled = (async () => {
       if (before.length > 0) await Promise.all(before.map((other) => other.settled));
       await this.execute(request, payload);
@@ -98,6 +102,7 @@ export class Transmission {
       // The device's write has settled: it holds no reference to the payload (block-device.ts).
       this.payloadBuffers.give(payload);
       this.running.delete(entry);
+      if (writes) this.runningWrites--;
       this.inflightBytes -= bytes;
       this.wakeCapacity();
     });
