@@ -103,8 +103,9 @@ export interface Leased<T> {
 }
 
 /**
- * readCiphertextLeased's bytes handed to `use` (an open on the seal pool, which copies them at
- * dispatch), the read buffer released once `use` settled, either way.
+ * readCiphertextLeased's bytes handed to `use`, the read buffer released once `use` settled,
+ * either way: `use` must be done with the bytes by then (an open on the seal pool copies them at
+ * dispatch; a decrypt on this thread returns its own output).
  */
 export async function withCiphertext<T>(chunks: ChunkStore, id: ChunkId, offset: number, length: number, use: (ciphertext: Buffer) => Promise<T> | T): Promise<T> {
   const ciphertext = await chunks.readCiphertextLeased(id, offset, length);

@@ -3,8 +3,8 @@
 // own GCM tag under the block's convergent key), so:
 // - sealing a block and opening a whole one are CPU-bound (2 × sha256 + 4 page seals of 64 KiB,
 //   ~0.16 ms here) and run on the process-wide seal pool's worker threads;
-// - a small read preads only the pages it touches (chunks.readCiphertext: no sha256 of the
-//   chunk, the pages' GCM tags authenticate what was read) and decrypts them on the main thread:
+// - a small read preads only the pages it touches (withCiphertext: a lent read buffer, no sha256
+//   of the chunk, the pages' GCM tags authenticate what was read) and decrypts them on the main thread:
 //   a 16 KiB page costs ~15 µs of AES-GCM, less than the pool's postMessage round trip.
 // Blocks of earlier builds keep their format and read as they always did: `pages4k` (4 KiB pages)
 // alike, `chunk` (whole-chunk sealed) read whole, verified by the store's sha256, opened in the pool.
