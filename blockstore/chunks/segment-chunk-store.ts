@@ -149,16 +149,12 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
   }
 
   async readCiphertext(id: ChunkId, offset: number, length: number): Promise<Buffer> {
-    this.checkUsable();
-    assertChunkId(id);
-    assertChunkRange(offset, length);
+    this.checkSlice(id, offset, length);
     return this.readLocated(id, (entry) => this.readRange(id, entry, offset, length));
   }
 
   async readCiphertextLeased(id: ChunkId, offset: number, length: number): Promise<Leased<Buffer>> {
-    this.checkUsable();
-    assertChunkId(id);
-    assertChunkRange(offset, length);
+    this.checkSlice(id, offset, length); // before a buffer is taken for a length it refuses
     const buffer = this.readBuffers.take(recordHeaderBytes + length);
     try {
       return { value: await this.readLocated(id, (entry) => this.readRange(id, entry, offset, length, buffer.value)), release: buffer.release };
@@ -166,6 +162,13 @@ export class SegmentChunkStore implements ChunkStore, GcHost {
       buffer.release();
       throw error;
     }
+  }
+
+  /** readCiphertext's preconditions, for both forms. */
+  private checkSlice(id: ChunkId, offset: number, length: number): void {
+    this.checkUsable();
+    assertChunkId(id);
+    assertChunkRange(offset, length);
   }
 
   /**
