@@ -9,7 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { runChild } from './child.js';
 import { createCipheriv } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,8 @@ import { type BenchRow, formatRows } from './report.js';
 const mebibyte = 1 << 20;
 const sequentialBytes = 256 * mebibyte;
 const randomRegionBytes = 256 * mebibyte;
+/** More than one measured write allocates (256 MiB of data, its metadata, the server's buffers). */
+const recycledBytes = 1024 * mebibyte;
 /** Random phases of the in-memory device: nothing to reach a steady state. */
 const randomSeconds = 3;
 
@@ -45,6 +47,27 @@ async function fioRandom(uri: string, mode: 'randread' | 'randwrite', seconds: n
   return { iops: side.iops as number, p99Ms: (percentiles['99.000000'] ?? 0) / 1e6 };
 }
 
+/**
+ * Writes and deletes a file of recycledBytes, so the write measured next takes its page cache (and
+ * anonymous memory) from pages freed a moment ago. Why: this VM's balloon hands freed guest pages
+ * back to the host ~2 s after they are freed, and the first touch of such a page costs ~3 µs of
+ * kernel time (a new 1 GiB file: ~3.1–3.7 s of system time; the same right after deleting another:
+ * ~0.25–0.5 s). Without this, whichever target ran right after another deleted its files would
+ * write into warm pages and the first would pay for fresh ones: the order, not the software,
+ * would decide the ratio. Every target gets it before each measured write.
+ */
+function recyclePages(directory: string): void {
+  const file = join(directory, 'recycle.tmp');
+  const piece = Buffer.alloc(mebibyte, 1);
+  const fd = openSync(file, 'w');
+  try {
+    for (let written = 0; written < recycledBytes; written += piece.length) writeSync(fd, piece);
+  } finally {
+    closeSync(fd);
+  }
+  unlinkSync(file);
+}
+
 /** Measures one NBD target (an export of at least 256 MiB that may be overwritten). Targets with
  * background work (a volume's fold) need `randomSeconds` long enough to include it. */
 export async function measureNbdTarget(uri: string, options: { randomSeconds: number } = { randomSeconds }): Promise<NbdTargetFigures> {
@@ -58,7 +81,9 @@ export async function measureNbdTarget(uri: string, options: { randomSeconds: nu
       return source;
     });
     const copy = ['--connections=1', `--request-size=${mebibyte}`, '--sparse=0', '--no-extents'];
+    recyclePages(directory);
     const first = await runChild('nbdcopy', [...copy, '--flush', sources[0], uri]);
+    recyclePages(directory);
     const written = await runChild('nbdcopy', [...copy, '--flush', sources[1], uri]);
     const read = await runChild('nbdcopy', [...copy, uri, 'null:']);
     const randomRead = await fioRandom(uri, 'randread', options.randomSeconds);
