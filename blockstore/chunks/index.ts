@@ -1,5 +1,6 @@
 export type { ChunkStore, ChunkStoreStats, GcResult, Leased, ScrubResult } from './chunk-store.js';
 export { withCiphertext } from './chunk-store.js';
+export { nodeDisk, type Disk, type DiskFile } from './disk.js';
 export { assertChunkId, chunkIdOf, isChunkId, type ChunkId } from './chunk-id.js';
 export { ChunkStoreError, chunkStoreErrorCodes, isChunkStoreError, type ChunkStoreErrorCode } from './errors.js';
 export { defaultChunkStoreLimits, type ChunkStoreLimits } from './limits.js';
