@@ -124,8 +124,7 @@ export class Folder implements VolumeCore {
   private async foldBlock(volume: Volume, index: number, dirty: DirtyPages, salt: Buffer, putIds: Set<ChunkId>): Promise<BlockRef> {
     // The frozen overlay is the lowest one: 'below' is the map.
     const base = dirty.base === 'below' ? volume.map.visible(index) : dirty.base === 'zero' ? undefined : dirty.base;
-    const block = Buffer.alloc(volumeBlockBytes);
-    if (base) (await volume.readBlock(base)).copy(block);
+    const block = base ? await volume.blockToMerge(base) : Buffer.alloc(volumeBlockBytes);
     const payloads = new Map<JournalSource, Map<number, Promise<Buffer>>>(); // a record's pages decrypt it once
     await Promise.all([...dirty.pages].map(async ([page, state]) => {
       const at = page * volumePageBytes;

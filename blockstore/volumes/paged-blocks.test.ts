@@ -128,6 +128,30 @@ describe('paged blocks in a volume', () => {
     await service.close();
   });
 
+  it('a fold merges pages into a block of its own: a cached block another index shares reads unchanged, and the fold caches nothing', async () => {
+    const { service, volume } = await setup();
+    const device = await volume('v');
+    const cache = (device as unknown as { readCache: Map<string, Buffer> }).readCache;
+    const shared = filled(block, 8);
+    await device.write(block, shared, false); // blocks 1 and 2: one chunk
+    await device.write(2 * block, shared, false);
+    await device.write(3 * block, filled(block, 9), true);
+    await device.foldNow();
+    expect(device.map.visible(1)?.id).toBe(device.map.visible(2)?.id);
+    expect((await device.read(2 * block, block)).equals(shared)).toBe(true); // a whole-block read: cached
+    expect(cache.size).toBe(1);
+    const patch = filled(page, 10);
+    await device.write(block + 7 * page, patch, false); // journaled pages of blocks 1 (cached base) and 3 (not)
+    await device.write(3 * block, patch, false);
+    await device.foldNow();
+    expect(cache.size).toBe(1); // block 3's old content was not cached by the fold
+    expect((await device.read(2 * block, block)).equals(shared)).toBe(true);
+    const merged = Buffer.from(shared);
+    patch.copy(merged, 7 * page);
+    expect((await device.read(block, block)).equals(merged)).toBe(true);
+    await service.close();
+  });
+
   it('an identical block written to two volumes is one chunk (the paged seal is convergent)', async () => {
     const { chunks, service, volume } = await setup();
     const data = filled(block, 3);

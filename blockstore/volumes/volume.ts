@@ -278,6 +278,21 @@ export class Volume implements BlockDevice {
     return openBlockRange(this.core.chunks, mapped, from, to);
   }
 
+  /** A block of its own for the fold to merge pages into: a copy of the cached one (cached blocks
+   * are shared with readers), else opened without entering the cache — the fold is about to
+   * replace this content, so caching it would only evict blocks readers still want (and every
+   * cached block is a long-lived 64 KiB buffer the GC must track). */
+  async blockToMerge(mapped: MappedBlock): Promise<Buffer> {
+    const cached = this.readCache.get(mapped.id);
+    if (cached) {
+      const copy = Buffer.allocUnsafe(volumeBlockBytes); // every byte copied next (Buffer.from zero-fills first)
+      cached.copy(copy);
+      return copy;
+    }
+    await this.unsettled.get(mapped.id);
+    return openBlock(this.core.chunks, mapped);
+  }
+
   private async loadBlock(mapped: MappedBlock): Promise<Buffer> {
     await this.unsettled.get(mapped.id);
     const plain = await openBlock(this.core.chunks, mapped);
