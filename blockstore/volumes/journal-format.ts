@@ -44,7 +44,10 @@ export function journalKeyOf(masterKey: Buffer, volume: VolumeId, journalNumber:
 }
 
 function nonceOf(seq: number): Buffer {
-  const nonce = Buffer.alloc(12);
+  // allocUnsafe: a slice of node's shared pool, every byte written here (Buffer.alloc made an
+  // ArrayBuffer per record: a third of a 4 KiB record's decode time, with the concat below).
+  const nonce = Buffer.allocUnsafe(12);
+  nonce.writeUInt32BE(0, 0);
   nonce.writeBigUInt64BE(BigInt(seq), 4);
   return nonce;
 }
@@ -106,7 +109,9 @@ export function decodeJournalRecord(key: Buffer, bytes: Buffer, seq?: number): J
   decipher.setAuthTag(bytes.subarray(total - journalTagBytes));
   let payload: Buffer;
   try {
-    payload = Buffer.concat([decipher.update(bytes.subarray(journalHeaderBytes, total - journalTagBytes)), decipher.final()]);
+    const body = decipher.update(bytes.subarray(journalHeaderBytes, total - journalTagBytes));
+    const last = decipher.final();
+    payload = last.length === 0 ? body : Buffer.concat([body, last]); // GCM: final is empty, body is fresh
   } catch {
     return undefined; // torn or overwritten
   }
