@@ -4,7 +4,8 @@
 // - the same GET through curl (a presigned URL) piped into md5sum vs `cat FILE | md5sum`: the
 //   same consumer on both sides, and a client light enough that the row measures the server
 //   (one SDK stream costs its client more CPU than the server spends, on 2 cores); likewise a
-//   PUT through `curl -T` vs writing the same bytes to a file with fsync;
+//   PUT through `curl -T` vs writing the same bytes to a file with fsync (every measured write
+//   starts on equal pages: freedPagesSettleMs);
 // - 4 KiB PUT and GET at 32 concurrent clients (ops/s, p99) vs one 4 KiB append+fdatasync per op;
 //   the clients run in smallOpsProcesses child processes (this file, started with
 //   --s3-small-ops-client): one process's SDK saturated its core while the server idled, so the
@@ -41,6 +42,21 @@ function uniqueStream(totalBytes: number, pool: Buffer): Readable {
       yield piece;
     }
   })());
+}
+
+/**
+ * How long freed memory takes to go back to the host. This VM's balloon takes guest pages back ~2 s
+ * after they are freed, and the next touch of each costs ~3 µs of kernel time (nbd.ts
+ * recyclePages has the figures). A 1 GiB PUT lasts longer than that, so the server's segments land
+ * in fresh pages whatever the bench does; each measured write here, the server's and its
+ * plain-file reference, therefore starts this long after anything was freed and goes to a path of
+ * its own. Rewriting one path instead handed the reference the gigabyte its own truncation had
+ * just freed (379–609 MB/s; 251–326 on fresh pages, the next run): the balloon, not the file system.
+ */
+const freedPagesSettleMs = 3000;
+
+function settleFreedPages(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, freedPagesSettleMs));
 }
 
 async function plainFileWrite(path: string, bytes: number, pool: Buffer): Promise<number> {
@@ -122,10 +138,14 @@ async function timedGet(s3: S3Client, key: string, bytes: number): Promise<numbe
 async function curlPuts(cairn: CairnProcess, scratch: string, bytes: number, runs: number): Promise<{ put: number; fileWrite: number }> {
   const puts: number[] = [];
   const writes: number[] = [];
-  const path = join(scratch, 'curl-source');
+  const paths: string[] = [];
   for (let run = 0; run < runs; run++) {
+    const path = join(scratch, `curl-source-${run}`);
+    paths.push(path);
+    await settleFreedPages();
     writes.push(await plainFileWrite(path, bytes, randomBytes(64 * mib)));
     const key = `curl-${run}`;
+    await settleFreedPages();
     const piped = await runChild('curl', ['-sSf', '-o', '/dev/null', '-T', path, await getSignedUrl(cairn, 'PUT', 'bench', key, 900)], 300_000);
     puts.push(bytes / mib / piped.seconds);
     const md5 = createHash('md5');
@@ -134,7 +154,7 @@ async function curlPuts(cairn: CairnProcess, scratch: string, bytes: number, run
     const etag = /^etag:\s*"([0-9a-f]+)"/im.exec(head.stdout)?.[1];
     if (etag !== md5.digest('hex')) throw new Error(`PUT through curl stored other bytes: ETag ${etag}`);
   }
-  await rm(path);
+  for (const path of paths) await rm(path);
   return { put: percentile(puts, 0.5), fileWrite: percentile(writes, 0.5) };
 }
 
@@ -261,8 +281,10 @@ export async function run(): Promise<BenchRow[]> {
   try {
     await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
     const streamBytes = 1024 * mib;
+    await settleFreedPages();
     const fileWrite = await plainFileWrite(join(scratch, 'plain'), streamBytes, pool);
     const fileRead = await plainFileRead(join(scratch, 'plain'), streamBytes);
+    await settleFreedPages();
     const put = await timedPut(s3, 'stream', streamBytes, pool);
     const get = await timedGet(s3, 'stream', streamBytes);
     const url = await getSignedUrl(cairn, 'GET', 'bench', 'stream', 900);
