@@ -229,8 +229,9 @@ export class Volume implements BlockDevice {
     await this.folding;
   }
 
-  /** Decrypted content of a mapped block; shared from the cache, so callers copy out of it. */
-  readBlock(mapped: MappedBlock): Promise<Buffer> {
+  /** Decrypted content of a mapped block; shared from the cache, so callers copy out of it (the
+   * fold takes blockToMerge instead, which leaves the cache alone). */
+  private readBlock(mapped: MappedBlock): Promise<Buffer> {
     const cached = this.readCache.get(mapped.id);
     if (cached) {
       this.readCache.delete(mapped.id);
